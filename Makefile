@@ -1,0 +1,47 @@
+# Two entry points for people: `make demo` and `make test`. Everything else is a step.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+AUDIT := $(BIN)/audit
+RUN_ID ?= demo
+JOBS ?= 2
+
+.PHONY: setup system-deps demo test lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+setup: system-deps $(VENV)/.installed
+
+# Generate the bundled demo submission, ingest it, audit every county, render every report.
+demo: setup
+	$(AUDIT) demo --out outputs/demo-submission
+	$(AUDIT) ingest outputs/demo-submission --store outputs/demo-store
+	$(AUDIT) batch --store outputs/demo-store --params params/lhasa-2020.yaml --out outputs --run-id $(RUN_ID) --jobs $(JOBS)
+	@echo "Reports: outputs/$(RUN_ID)/index.html"
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff format --check src tests benchmarks
+
+format: $(VENV)/.installed
+	$(BIN)/ruff format src tests benchmarks
+	$(BIN)/ruff check --fix src tests benchmarks
+
+test: setup lint
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) outputs/*/ .pytest_cache .ruff_cache

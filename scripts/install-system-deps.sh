@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Debian packages the reports need: CJK fonts (Chinese glyphs in HTML, PDF and charts),
+# Chromium (HTML -> PDF, and the DOM test of injected markup) and poppler (PDF checks).
+# Idempotent: does nothing when they are present.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need+=(fonts-noto-cjk)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+[ ${#need[@]} -eq 0 ] && exit 0
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-system-deps: please install ${need[*]} with your system's package manager" >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "install-system-deps: installing ${need[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" fontconfig >/dev/null

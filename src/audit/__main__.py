@@ -1,0 +1,7 @@
+"""Allow ``python -m audit``."""
+
+import sys
+
+from audit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of ``audit``, one module each (see :mod:`audit.cli` for the protocol)."""

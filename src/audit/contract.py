@@ -1,0 +1,293 @@
+"""The data contract: which tables a county submission holds and what their columns mean.
+
+This module is the one place where the tables of ``shared/DATA-CONTRACT.md`` are written
+down as data. The pandera schemas (:mod:`audit.schemas`), the header mapping of ingest,
+the demo generator and the generated ``docs/data-contract.md`` all read it, so none of
+them can drift from the others. It knows nothing of checks, rules or files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Kind(str, Enum):
+    """What sort of value a column holds; ingest repairs and schemas check by kind."""
+
+    CODE = "code"  # GB/T 2260 division code, 6 or 9 digits, kept as text
+    ID_NUMBER = "id_number"  # 18-character resident ID (GB 11643)
+    USCC = "uscc"  # 18-character unified social credit code (GB 32100)
+    TEXT = "text"  # free text
+    KEY = "key"  # an identifier chosen by the submitter (contract id, voucher no)
+    CHOICE = "choice"  # one of a fixed list of values
+    DATE = "date"  # a calendar day
+    MONTH = "month"  # a period, YYYY-MM
+    AMOUNT = "amount"  # money in yuan, at most 2 decimals, >= 0
+    COUNT = "count"  # whole number
+    NUMBER = "number"  # real number >= 0
+    FLAG = "flag"  # yes / no
+    ACCOUNT = "account"  # bank account, digits only
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: canonical name, Chinese header, kind and meaning."""
+
+    name: str
+    zh: str
+    kind: Kind
+    description: str
+    required: bool = True
+    nullable: bool = False
+    unique: bool = False
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    aliases: tuple[str, ...] = ()  # other headers seen in real submissions
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the contract."""
+
+    name: str
+    zh: str
+    description: str
+    columns: tuple[Column, ...]
+    reference: bool = False  # brought by the auditor, not submitted by a county
+    key: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def column(self, name: str) -> Column:
+        """Return the column called ``name``."""
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Canonical column names in contract order."""
+        return tuple(c.name for c in self.columns)
+
+
+CITY_CODE = "540100"
+"""The city (Lhasa) itself: parent of every county and post code of the city bureau."""
+
+COUNTY_KINDS = ("区", "县", "开发区", "园区")
+TOWNSHIP_KINDS = ("乡", "镇", "街道")
+CONTRACTOR_TYPES = ("社会组织", "劳务公司", "事业单位", "其他")
+EDUCATION_LEVELS = ("博士研究生", "硕士研究生", "本科", "大专", "中专", "高中", "初中及以下")
+"""Highest first: a lower index is a higher level."""
+FUNDS = ("社会救助专项资金", "县级财政")
+PURPOSES = ("救助金", "购买服务", "其他")
+PROGRAMMES = ("城市低保", "农村低保", "特困集中供养", "特困分散供养", "孤儿")
+
+# The county column every table may carry; tables that lack it get it derived at ingest.
+_COUNTY = Column(
+    "county_code",
+    "县区代码",
+    Kind.CODE,
+    "6-digit code of the county-level unit the row belongs to (540100 for the city bureau)",
+    aliases=("县(区)代码", "区县代码"),
+)
+
+
+def _county(required: bool) -> Column:
+    return Column(
+        _COUNTY.name,
+        _COUNTY.zh,
+        _COUNTY.kind,
+        _COUNTY.description,
+        required=required,
+        aliases=_COUNTY.aliases,
+    )
+
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "divisions",
+            "行政区划",
+            "The register of county-level units and township offices.",
+            (
+                Column(
+                    "division_code", "区划代码", Kind.CODE, "6 digits (county) or 9 digits (township)",
+                    unique=True,
+                ),
+                Column("name", "名称", Kind.TEXT, "official name"),
+                Column("level", "级别", Kind.CHOICE, "county or township", choices=("county", "township")),
+                Column("kind", "类型", Kind.CHOICE, "kind of unit", choices=COUNTY_KINDS + TOWNSHIP_KINDS),
+                Column(
+                    "parent_code", "上级代码", Kind.CODE,
+                    "540100 for a county; the county's code (first 6 digits) for a township",
+                ),
+                _county(False),
+            ),
+            key=("division_code",),
+        ),
+        Table(
+            "offices",
+            "乡镇民政所",
+            'The "four haves" of each township civil-affairs office.',
+            (
+                Column("division_code", "区划代码", Kind.CODE, "a township in divisions", unique=True),
+                Column("dedicated_officer", "民政专干", Kind.FLAG, "a dedicated civil-affairs officer"),
+                Column("office_area_m2", "办公面积", Kind.NUMBER, "office floor area in m²", minimum=0),
+                Column("has_equipment", "办公设备", Kind.FLAG, "office equipment in place"),
+                Column(
+                    "budgeted_funds_yuan", "年初预算经费", Kind.AMOUNT,
+                    "working funds in the year's opening budget", minimum=0,
+                ),
+                _county(False),
+            ),
+            key=("division_code",),
+        ),
+        Table(
+            "contracts",
+            "购买服务合同",
+            "Purchased-service contracts.",
+            (
+                Column("contract_id", "合同编号", Kind.KEY, "contract number", unique=True),
+                _county(True),
+                Column("contractor_name", "承接主体", Kind.TEXT, "contractor"),
+                Column(
+                    "contractor_uscc", "统一社会信用代码", Kind.USCC,
+                    "18 characters with the GB 32100 check character; an invalid code stays and fires C1",
+                ),
+                Column("contractor_type", "承接主体类型", Kind.CHOICE, "kind of contractor", choices=CONTRACTOR_TYPES),
+                Column("contractor_registered_on", "登记日期", Kind.DATE, "contractor's registration date"),
+                Column("signed_on", "签订日期", Kind.DATE, "date signed"),
+                Column("service_start", "服务开始", Kind.DATE, "first day of service"),
+                Column("service_end", "服务结束", Kind.DATE, "last day of service"),
+                Column("positions", "岗位数", Kind.COUNT, "positions bought", minimum=1),
+                Column("amount_yuan", "合同金额", Kind.AMOUNT, "contract amount in yuan", minimum=0),
+            ),
+            key=("contract_id",),
+        ),
+        Table(
+            "staff",
+            "购买服务人员",
+            "Purchased social-assistance staff.",
+            (
+                Column("staff_id", "人员编号", Kind.KEY, "staff number", unique=True),
+                Column("name", "姓名", Kind.TEXT, "name (personal data)"),
+                Column(
+                    "id_number", "身份证号", Kind.ID_NUMBER,
+                    "resident ID, GB 11643; an invalid number stays and fires S5",
+                ),
+                Column("education", "学历", Kind.CHOICE, "highest education", choices=EDUCATION_LEVELS),
+                Column("contract_id", "合同编号", Kind.KEY, "the contract the post is bought under"),
+                Column(
+                    "post_code", "岗位所在地代码", Kind.CODE,
+                    "a township code, or 540100 for the city bureau",
+                ),
+                Column("hired_on", "到岗日期", Kind.DATE, "first day in post"),
+                Column("left_on", "离岗日期", Kind.DATE, "last day in post; empty while in post", nullable=True),
+                _county(False),
+            ),
+            key=("staff_id",),
+        ),
+        Table(
+            "fund_allocations",
+            "资金下达",
+            "Funds allocated to a county (or the city) by source and purpose.",
+            (
+                Column("allocation_id", "指标文号", Kind.KEY, "allocation document number", unique=True),
+                _county(True),
+                Column("fund", "资金来源", Kind.CHOICE, "source of the money", choices=FUNDS),
+                Column("purpose", "用途", Kind.CHOICE, "what it is for", choices=PURPOSES),
+                Column("amount_yuan", "金额", Kind.AMOUNT, "amount in yuan", minimum=0),
+                Column("allocated_on", "下达日期", Kind.DATE, "date allocated"),
+            ),
+            key=("allocation_id",),
+        ),
+        Table(
+            "fund_payments",
+            "资金支付",
+            "Payments out of those funds other than relief to individuals.",
+            (
+                Column("voucher_no", "凭证号", Kind.KEY, "accounting voucher number", unique=True),
+                _county(True),
+                Column("fund", "资金来源", Kind.CHOICE, "source of the money", choices=FUNDS),
+                Column("purpose", "用途", Kind.CHOICE, "what it paid for", choices=PURPOSES),
+                Column(
+                    "contract_id", "合同编号", Kind.KEY, "the contract paid (for 购买服务)", nullable=True,
+                ),
+                Column("amount_yuan", "金额", Kind.AMOUNT, "amount in yuan", minimum=0, aliases=("支付金额",)),
+                Column("paid_on", "支付日期", Kind.DATE, "date paid"),
+                Column("covers_month", "所属期", Kind.MONTH, "the month the payment is for, YYYY-MM"),
+            ),
+            key=("voucher_no",),
+        ),
+        Table(
+            "beneficiaries",
+            "救助对象名册",
+            "The roll of relief recipients.",
+            (
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643"),
+                Column("name", "姓名", Kind.TEXT, "name (personal data)"),
+                Column("household_id", "户编号", Kind.KEY, "household number"),
+                Column("division_code", "所属乡镇", Kind.CODE, "the township the person is enrolled in"),
+                Column("programme", "救助类别", Kind.CHOICE, "relief programme", choices=PROGRAMMES),
+                Column("household_size", "家庭人口", Kind.COUNT, "persons in the household", minimum=1),
+                Column("enrolled_on", "纳入日期", Kind.DATE, "date enrolled"),
+                Column("exited_on", "退出日期", Kind.DATE, "date exited; empty while enrolled", nullable=True),
+                Column("bank_account", "银行账号", Kind.ACCOUNT, "account relief is paid into (personal data)"),
+                _county(False),
+            ),
+            key=("person_id", "programme"),
+        ),
+        Table(
+            "relief_payments",
+            "救助金发放明细",
+            "Relief paid to individuals, one row per payment.",
+            (
+                Column("payment_id", "流水号", Kind.KEY, "payment reference", unique=True),
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643"),
+                Column("household_id", "户编号", Kind.KEY, "household number"),
+                Column("programme", "救助类别", Kind.CHOICE, "relief programme", choices=PROGRAMMES),
+                Column("period", "所属期", Kind.MONTH, "the month paid for, YYYY-MM"),
+                Column("amount_yuan", "发放金额", Kind.AMOUNT, "amount paid in yuan", minimum=0),
+                Column("paid_on", "发放日期", Kind.DATE, "date paid"),
+                Column("bank_account", "银行账号", Kind.ACCOUNT, "account paid into (personal data)"),
+                _county(False),
+            ),
+            key=("payment_id",),
+        ),
+        Table(
+            "deaths",
+            "死亡人员",
+            "Death register from the police or civil registry (reference list).",
+            (
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643", unique=True),
+                Column("died_on", "死亡日期", Kind.DATE, "date of death"),
+            ),
+            reference=True,
+            key=("person_id",),
+        ),
+        Table(
+            "public_employees",
+            "财政供养人员",
+            "Public payroll from the finance bureau (reference list).",
+            (
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643"),
+                Column("employer", "单位", Kind.TEXT, "employer"),
+                Column("since", "入职日期", Kind.DATE, "date employed"),
+            ),
+            reference=True,
+            key=("person_id", "employer"),
+        ),
+    )
+}
+"""Every table of the contract, by canonical name, in contract order."""
+
+
+def header_map(table: str) -> dict[str, str]:
+    """Map every accepted header of ``table`` (English, Chinese, aliases) to its canonical name."""
+    out: dict[str, str] = {}
+    for col in TABLES[table].columns:
+        for header in (col.name, col.zh, *col.aliases):
+            out[header] = col.name
+    return out

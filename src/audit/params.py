@@ -1,0 +1,151 @@
+"""The audit parameters: a YAML file validated into a typed, frozen object before anything runs.
+
+Thresholds and years live in ``params/*.yaml``, never in code. A missing key, an unknown
+key or a value of the wrong type raises :class:`~audit.exceptions.ParameterError` naming
+the key, so a typo cannot silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from audit.contract import CONTRACTOR_TYPES, EDUCATION_LEVELS, PROGRAMMES
+from audit.exceptions import ParameterError
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class PlannedPositions(_Frozen):
+    """Positions the programme plans to buy."""
+
+    township: int = Field(ge=0)
+    city: int = Field(ge=0)
+
+
+class Purchase(_Frozen):
+    """Thresholds of the purchased-service programme (rules C and S)."""
+
+    approved_budget_yuan: Decimal = Field(ge=0)
+    unit_cost_yuan: Decimal = Field(ge=0)
+    planned_positions: PlannedPositions
+    special_fund_cap_share: float = Field(ge=0, le=1)
+    contract_amount_tolerance_yuan: Decimal = Field(ge=0)
+    max_contract_term_days: int = Field(ge=1)
+    eligible_contractor_types: tuple[str, ...]
+    min_education: str
+    allowed_vacancy_days: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _known_values(self) -> Purchase:
+        if self.min_education not in EDUCATION_LEVELS:
+            raise ValueError(f"min_education must be one of {', '.join(EDUCATION_LEVELS)}")
+        unknown = set(self.eligible_contractor_types) - set(CONTRACTOR_TYPES)
+        if unknown:
+            raise ValueError(
+                f"eligible_contractor_types has unknown {sorted(unknown)}; "
+                f"allowed: {', '.join(CONTRACTOR_TYPES)}"
+            )
+        return self
+
+
+class Standard(_Frozen):
+    """One relief standard: yuan per person per month or per year."""
+
+    yuan: Decimal = Field(ge=0)
+    per: Literal["month", "year"]
+
+    @property
+    def monthly_yuan(self) -> Decimal:
+        """The standard per person per month, rounded to the fen."""
+        value = self.yuan if self.per == "month" else self.yuan / 12
+        return value.quantize(Decimal("0.01"))
+
+
+class AreaStandards(_Frozen):
+    """A programme's standard in street offices (urban) and townships (rural)."""
+
+    urban: Standard
+    rural: Standard
+
+
+class Published(_Frozen):
+    """Figures the release published for one programme (F9)."""
+
+    households: int | None = Field(default=None, ge=0)
+    persons: int | None = Field(default=None, ge=0)
+
+
+class Relief(_Frozen):
+    """Thresholds of relief-fund use (rules F)."""
+
+    payment_deadline_day: int = Field(ge=1, le=28)
+    amount_tolerance_yuan: Decimal = Field(ge=0)
+    unspent_allocation_tolerance_share: float = Field(ge=0, le=1)
+    standards: dict[str, AreaStandards]
+    published_statistics: dict[str, Published]
+    benford_min_payments: int = Field(ge=1)
+    benford_mad_threshold: float = Field(gt=0)
+    round_amount_share_threshold: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _known_programmes(self) -> Relief:
+        for key in (*self.standards, *self.published_statistics):
+            if key not in PROGRAMMES:
+                raise ValueError(f"unknown programme {key!r}; allowed: {', '.join(PROGRAMMES)}")
+        return self
+
+
+class VerificationSample(_Frozen):
+    """The field-verification (走访入户) sample."""
+
+    seed: int = Field(ge=0)
+    per_stratum: int = Field(ge=0)
+
+
+class Params(_Frozen):
+    """Every parameter of an audit run."""
+
+    audit_year: int = Field(ge=2000, le=2100)
+    city_code: str = Field(pattern=r"^\d{6}$")
+    purchase: Purchase
+    relief: Relief
+    verification_sample: VerificationSample
+
+
+def load_params(path: str | Path) -> Params:
+    """Read and validate a parameters file; raise ParameterError naming the bad key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParameterError(f"{path}: parameters file not found; pass --params params/lhasa-2020.yaml") from None
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ParameterError(f"{path}: expected a mapping of parameter names to values")
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key (check the spelling against params/lhasa-2020.yaml)"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            problems.append(f"{key}: {msg}")
+        raise ParameterError(f"{path}: invalid parameters:\n  " + "\n  ".join(problems)) from None
+
+
+def params_digest(path: str | Path) -> str:
+    """SHA-256 of the parameters file as written, for provenance."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
