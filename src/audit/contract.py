@@ -113,14 +113,19 @@ TABLES: dict[str, Table] = {
             "The register of county-level units and township offices.",
             (
                 Column(
-                    "division_code", "区划代码", Kind.CODE, "6 digits (county) or 9 digits (township)",
+                    "division_code",
+                    "区划代码",
+                    Kind.CODE,
+                    "6 digits (county) or 9 digits (township)",
                     unique=True,
                 ),
                 Column("name", "名称", Kind.TEXT, "official name"),
                 Column("level", "级别", Kind.CHOICE, "county or township", choices=("county", "township")),
                 Column("kind", "类型", Kind.CHOICE, "kind of unit", choices=COUNTY_KINDS + TOWNSHIP_KINDS),
                 Column(
-                    "parent_code", "上级代码", Kind.CODE,
+                    "parent_code",
+                    "上级代码",
+                    Kind.CODE,
                     "540100 for a county; the county's code (first 6 digits) for a township",
                 ),
                 _county(False),
@@ -137,8 +142,11 @@ TABLES: dict[str, Table] = {
                 Column("office_area_m2", "办公面积", Kind.NUMBER, "office floor area in m²", minimum=0),
                 Column("has_equipment", "办公设备", Kind.FLAG, "office equipment in place"),
                 Column(
-                    "budgeted_funds_yuan", "年初预算经费", Kind.AMOUNT,
-                    "working funds in the year's opening budget", minimum=0,
+                    "budgeted_funds_yuan",
+                    "年初预算经费",
+                    Kind.AMOUNT,
+                    "working funds in the year's opening budget",
+                    minimum=0,
                 ),
                 _county(False),
             ),
@@ -153,10 +161,18 @@ TABLES: dict[str, Table] = {
                 _county(True),
                 Column("contractor_name", "承接主体", Kind.TEXT, "contractor"),
                 Column(
-                    "contractor_uscc", "统一社会信用代码", Kind.USCC,
+                    "contractor_uscc",
+                    "统一社会信用代码",
+                    Kind.USCC,
                     "18 characters with the GB 32100 check character; an invalid code stays and fires C1",
                 ),
-                Column("contractor_type", "承接主体类型", Kind.CHOICE, "kind of contractor", choices=CONTRACTOR_TYPES),
+                Column(
+                    "contractor_type",
+                    "承接主体类型",
+                    Kind.CHOICE,
+                    "kind of contractor",
+                    choices=CONTRACTOR_TYPES,
+                ),
                 Column("contractor_registered_on", "登记日期", Kind.DATE, "contractor's registration date"),
                 Column("signed_on", "签订日期", Kind.DATE, "date signed"),
                 Column("service_start", "服务开始", Kind.DATE, "first day of service"),
@@ -174,17 +190,23 @@ TABLES: dict[str, Table] = {
                 Column("staff_id", "人员编号", Kind.KEY, "staff number", unique=True),
                 Column("name", "姓名", Kind.TEXT, "name (personal data)"),
                 Column(
-                    "id_number", "身份证号", Kind.ID_NUMBER,
+                    "id_number",
+                    "身份证号",
+                    Kind.ID_NUMBER,
                     "resident ID, GB 11643; an invalid number stays and fires S5",
                 ),
                 Column("education", "学历", Kind.CHOICE, "highest education", choices=EDUCATION_LEVELS),
                 Column("contract_id", "合同编号", Kind.KEY, "the contract the post is bought under"),
                 Column(
-                    "post_code", "岗位所在地代码", Kind.CODE,
+                    "post_code",
+                    "岗位所在地代码",
+                    Kind.CODE,
                     "a township code, or 540100 for the city bureau",
                 ),
                 Column("hired_on", "到岗日期", Kind.DATE, "first day in post"),
-                Column("left_on", "离岗日期", Kind.DATE, "last day in post; empty while in post", nullable=True),
+                Column(
+                    "left_on", "离岗日期", Kind.DATE, "last day in post; empty while in post", nullable=True
+                ),
                 _county(False),
             ),
             key=("staff_id",),
@@ -213,9 +235,15 @@ TABLES: dict[str, Table] = {
                 Column("fund", "资金来源", Kind.CHOICE, "source of the money", choices=FUNDS),
                 Column("purpose", "用途", Kind.CHOICE, "what it paid for", choices=PURPOSES),
                 Column(
-                    "contract_id", "合同编号", Kind.KEY, "the contract paid (for 购买服务)", nullable=True,
+                    "contract_id",
+                    "合同编号",
+                    Kind.KEY,
+                    "the contract paid (for 购买服务)",
+                    nullable=True,
                 ),
-                Column("amount_yuan", "金额", Kind.AMOUNT, "amount in yuan", minimum=0, aliases=("支付金额",)),
+                Column(
+                    "amount_yuan", "金额", Kind.AMOUNT, "amount in yuan", minimum=0, aliases=("支付金额",)
+                ),
                 Column("paid_on", "支付日期", Kind.DATE, "date paid"),
                 Column("covers_month", "所属期", Kind.MONTH, "the month the payment is for, YYYY-MM"),
             ),
@@ -233,8 +261,12 @@ TABLES: dict[str, Table] = {
                 Column("programme", "救助类别", Kind.CHOICE, "relief programme", choices=PROGRAMMES),
                 Column("household_size", "家庭人口", Kind.COUNT, "persons in the household", minimum=1),
                 Column("enrolled_on", "纳入日期", Kind.DATE, "date enrolled"),
-                Column("exited_on", "退出日期", Kind.DATE, "date exited; empty while enrolled", nullable=True),
-                Column("bank_account", "银行账号", Kind.ACCOUNT, "account relief is paid into (personal data)"),
+                Column(
+                    "exited_on", "退出日期", Kind.DATE, "date exited; empty while enrolled", nullable=True
+                ),
+                Column(
+                    "bank_account", "银行账号", Kind.ACCOUNT, "account relief is paid into (personal data)"
+                ),
                 _county(False),
             ),
             key=("person_id", "programme"),

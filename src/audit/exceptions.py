@@ -81,3 +81,20 @@ class RenderError(AuditError):
 
 class ManifestError(AuditError):
     """Raised when a run folder has no readable manifest, or its contents do not match it."""
+
+
+class BatchError(AuditError):
+    """Raised when a batch cannot start: its run folder exists, is locked, or cannot be resumed."""
+
+
+class WorkerLost(ExecutionError):
+    """Raised when the process running a batch job died before it returned a result."""
+
+
+class TableErrors(TableError):
+    """Raised when several tables cannot be loaded; the message lists each with its location."""
+
+    def __init__(self, errors: list[TableError] | tuple[TableError, ...]) -> None:
+        self.errors = tuple(errors)
+        lines = [f"{len(self.errors)} tables cannot be loaded:"] + [f"  - {e}" for e in self.errors]
+        super().__init__("\n".join(lines))

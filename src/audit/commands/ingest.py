@@ -1,0 +1,76 @@
+"""``audit ingest SOURCE_DIR --store STORE_DIR``: repair, validate and store a county submission."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from audit.exceptions import EXIT_FINDINGS, EXIT_OK, ParameterError
+
+NAME = "ingest"
+HELP = "Read a submission folder (xlsx, csv, parquet), repair and validate it, and write the store."
+
+
+@dataclass(frozen=True)
+class Options:
+    """What ``audit ingest`` was asked to do."""
+
+    source: Path
+    store: Path
+    strict: bool = False
+    keep_going: bool = False
+    today: dt.date | None = None
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Declare the arguments of ``audit ingest``."""
+    parser.add_argument("source", metavar="SOURCE_DIR", help="the submission folder: one file per table")
+    parser.add_argument("--store", required=True, metavar="STORE_DIR", help="where to write the store")
+    add_common(parser)
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="store the tables that load and list the others in the manifest, instead of stopping",
+    )
+
+
+def add_common(parser: argparse.ArgumentParser) -> None:
+    """Arguments ``ingest`` and ``validate`` share."""
+    parser.add_argument("--strict", action="store_true", help="exit 1 when any row was quarantined")
+    parser.add_argument(
+        "--today", metavar="YYYY-MM-DD", help="the day later dates are flagged against (default: today)"
+    )
+
+
+def parse_today(text: str | None) -> dt.date | None:
+    """The ``--today`` argument as a date."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ParameterError(f"--today: {text!r} is not a date in the form YYYY-MM-DD") from None
+
+
+def options(ns: argparse.Namespace) -> Options:
+    """Turn parsed arguments into :class:`Options`."""
+    return Options(Path(ns.source), Path(ns.store), ns.strict, ns.keep_going, parse_today(ns.today))
+
+
+def run(options: Options) -> int:
+    """Ingest; 1 with ``--strict`` when rows were quarantined, 2 (raised) on table-level errors."""
+    from audit.ingest import ingest, summary
+
+    result = ingest(
+        options.source,
+        options.store,
+        today=options.today,
+        keep_going=options.keep_going,
+        progress=lambda line: print(line, file=sys.stderr),
+    )
+    print(summary(result))
+    print(f"store: {result.store}")
+    return EXIT_FINDINGS if options.strict and result.rows_quarantined else EXIT_OK

@@ -1,0 +1,49 @@
+"""``audit validate SOURCE_DIR``: the checks of ingest, without writing a store."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from audit.commands.ingest import add_common, parse_today
+from audit.exceptions import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
+
+NAME = "validate"
+HELP = "Check a submission folder as ingest would, print what would be loaded, and write nothing."
+
+
+@dataclass(frozen=True)
+class Options:
+    """What ``audit validate`` was asked to do."""
+
+    source: Path
+    strict: bool = False
+    today: dt.date | None = None
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Declare the arguments of ``audit validate``."""
+    parser.add_argument("source", metavar="SOURCE_DIR", help="the submission folder: one file per table")
+    add_common(parser)
+
+
+def options(ns: argparse.Namespace) -> Options:
+    """Turn parsed arguments into :class:`Options`."""
+    return Options(Path(ns.source), ns.strict, parse_today(ns.today))
+
+
+def run(options: Options) -> int:
+    """Validate; 2 when a table cannot be loaded, 1 with ``--strict`` when rows would be quarantined."""
+    from audit.ingest import ingest, summary
+
+    # Every table is checked even when one fails, so the county sees all its problems at once.
+    result = ingest(options.source, None, today=options.today, keep_going=True)
+    print(summary(result))
+    for error in result.errors:
+        print(f"audit validate: error: {error}", file=sys.stderr)
+    if result.errors:
+        return EXIT_INPUT
+    return EXIT_FINDINGS if options.strict and result.rows_quarantined else EXIT_OK

@@ -1,0 +1,1148 @@
+"""Ingest a county submission: read → repair → validate → quarantine → store, with row accounting.
+
+Files are taken one at a time in contract order (divisions before the tables whose county
+comes from them, the roll before the payments), and big files in blocks of
+:data:`CHUNK_ROWS`, so memory stays bounded by a block, not by the submission. For every
+file and sheet, ``rows_read = rows_loaded + rows_quarantined + rows_skipped`` where the
+skipped rows are blank rows and totals rows, which are not data; the manifest records
+each count. A row that cannot be used is quarantined with its location and the reason;
+a table that cannot be used at all (unreadable file, missing column, a whole column of IDs
+stored as numbers) is a :class:`~audit.exceptions.TableError`, and every such error is
+collected before the run stops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import importlib
+import os
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from audit import __version__, readers, repairs
+from audit.contract import CITY_CODE, TABLES, Kind, Table
+from audit.exceptions import InputError, TableError, TableErrors
+from audit.repairs import Issue
+from audit.store import LOCATION, QUALITY_COLUMNS, StoreWriter, partitioned, table_schema
+
+CHUNK_ROWS = 1_000_000
+"""Rows repaired and validated at a time; bigger files are processed in blocks of this size."""
+
+ACCOUNTING = (
+    "rows_read = rows_loaded + rows_quarantined + rows_skipped; rows_skipped = rows_blank + rows_totals "
+    "(blank rows and totals rows such as 合计 are not data). Rows of the header block (title rows, "
+    "blank rows above the header, the header) are not counted as rows read."
+)
+
+# Where a row's county comes from when the file has no county column: table -> code column.
+_COUNTY_FROM = {
+    "divisions": "division_code",
+    "offices": "division_code",
+    "beneficiaries": "division_code",
+    "staff": "post_code",
+}
+_CODE = r"\d{6}(?:\d{3})?"
+_ACTIONS = {"quarantine": "quarantined", "flag": "flagged"}
+
+FUTURE_DATE = Issue(
+    "date after today",
+    "date is later than the day of ingest",
+    "日期晚于导入当日",
+)
+BAD_ROW = Issue(
+    "wrong number of fields",
+    "the row has a different number of fields than the header (a comma inside a value without quotes?)",
+    "该行字段数与表头不一致（值中含未加引号的逗号？）",
+)
+
+
+@dataclass
+class SheetAccount:
+    """Where the rows of one sheet (or one CSV or Parquet file) went."""
+
+    table: str
+    file: str
+    sheet: str
+    header_rows: tuple[int, ...] = ()
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    rows_blank: int = 0
+    rows_totals: int = 0
+    ignored_columns: tuple[str, ...] = ()
+
+    @property
+    def rows_skipped(self) -> int:
+        """Blank and totals rows: read, but not data."""
+        return self.rows_blank + self.rows_totals
+
+    def check(self) -> None:
+        """Fail loudly when a row is unaccounted for (a bug, never bad data)."""
+        accounted = self.rows_loaded + self.rows_quarantined + self.rows_skipped
+        if self.rows_read != accounted:
+            raise AssertionError(
+                f"{self.file} {self.sheet}: {self.rows_read} rows read but {accounted} accounted for"
+            )
+
+    def counts(self) -> dict[str, int]:
+        """The row counts, as in the manifest."""
+        return {
+            "rows_read": self.rows_read,
+            "rows_loaded": self.rows_loaded,
+            "rows_quarantined": self.rows_quarantined,
+            "rows_skipped": self.rows_skipped,
+            "rows_blank": self.rows_blank,
+            "rows_totals": self.rows_totals,
+        }
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A file (or sheet) of the submission that was not read, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What an ingest did: per-sheet accounting, the data-quality log, the manifest."""
+
+    store: Path | None
+    sheets: tuple[SheetAccount, ...]
+    ignored: tuple[Ignored, ...]
+    quality: pd.DataFrame
+    manifest: dict
+    errors: tuple[TableError, ...] = ()
+
+    @property
+    def rows_quarantined(self) -> int:
+        """Rows quarantined over every table."""
+        return sum(s.rows_quarantined for s in self.sheets)
+
+    def table_counts(self, table: str) -> dict[str, int]:
+        """Row counts of ``table`` summed over its sheets."""
+        out = dict.fromkeys(SheetAccount("", "", "").counts(), 0)
+        for sheet in self.sheets:
+            if sheet.table == table:
+                for key, value in sheet.counts().items():
+                    out[key] += value
+        return out
+
+    def tables(self) -> tuple[str, ...]:
+        """Tables that had a file, in contract order."""
+        seen = {s.table for s in self.sheets}
+        return tuple(t for t in TABLES if t in seen)
+
+
+# ------------------------------------------------------------------------------------ discovery
+
+
+def table_of(path: Path) -> str | None:
+    """The contract table a file is for, from its name (English or Chinese), or None."""
+    stem = unicodedata.normalize("NFKC", path.stem).strip().lower()
+    for name, table in TABLES.items():
+        if stem in (name, table.zh):
+            return name
+    return None
+
+
+def discover(source: Path) -> tuple[dict[str, list[Path]], list[Ignored]]:
+    """Files of a submission folder by table, and everything else with the reason it is ignored."""
+    found: dict[str, list[Path]] = {}
+    ignored: list[Ignored] = []
+    for entry in sorted(source.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith((".", "~$")):
+            ignored.append(Ignored(entry.name, "hidden file or Excel lock file"))
+        elif entry.is_dir():
+            ignored.append(
+                Ignored(entry.name, "folder (only files directly in the submission folder are read)")
+            )
+        elif readers.reader_for(entry) is None:
+            ignored.append(
+                Ignored(entry.name, f"not a format audit reads ({', '.join(sorted(readers.READERS))})")
+            )
+        elif (table := table_of(entry)) is None:
+            ignored.append(
+                Ignored(entry.name, "name is not a table of the contract (" + ", ".join(TABLES) + ")")
+            )
+        else:
+            found.setdefault(table, []).append(entry)
+    return found, ignored
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ----------------------------------------------------------------------------------------- run
+
+
+def ingest(
+    source_dir: str | os.PathLike,
+    store_dir: str | os.PathLike | None = None,
+    *,
+    today: dt.date | None = None,
+    keep_going: bool = False,
+    chunk_rows: int = CHUNK_ROWS,
+    progress: Callable[[str], None] | None = None,
+) -> IngestResult:
+    """Ingest the submission in ``source_dir`` into a store at ``store_dir`` (None: validate only).
+
+    Table-level errors are collected over every file; then, unless ``keep_going``, the run
+    stops with them (:class:`~audit.exceptions.TableErrors` when there are several) and no
+    store is written. With ``keep_going`` the tables that failed are left out and listed
+    in the manifest. ``today`` (default: the real day) flags dates later than it.
+    """
+    source = Path(source_dir)
+    if not source.is_dir():
+        raise InputError(f"{source}: no such folder (the submission folder holds one file per table)")
+    writer = StoreWriter(Path(store_dir) if store_dir is not None else None)
+    try:
+        run = _Run(source, writer, today or dt.date.today(), chunk_rows, progress or (lambda _line: None))
+        run.all()
+        if run.errors and not keep_going:
+            raise run.errors[0] if len(run.errors) == 1 else TableErrors(run.errors)
+        quality = run.quality()
+        manifest = run.manifest(keep_going)
+        where = writer.commit(manifest, quality) if store_dir is not None else None
+    except BaseException:
+        writer.abort()
+        raise
+    if store_dir is None:
+        writer.abort()
+    return IngestResult(where, tuple(run.accounts), tuple(run.ignored), quality, manifest, tuple(run.errors))
+
+
+def _schemas() -> ModuleType:
+    # Imported when needed: pandera takes most of a second to import, and `audit --help` needs none of it.
+    return importlib.import_module("audit.schemas")
+
+
+class _Run:
+    """The state of one ingest: accounting, the log, and what later tables need of earlier ones."""
+
+    def __init__(
+        self,
+        source: Path,
+        writer: StoreWriter,
+        today: dt.date,
+        chunk_rows: int,
+        progress: Callable[[str], None],
+    ) -> None:
+        self.source, self.writer, self.today = source, writer, np.datetime64(today, "us")
+        self.chunk_rows, self.progress = chunk_rows, progress
+        self.schemas = _schemas()
+        self.accounts: list[SheetAccount] = []
+        self.ignored: list[Ignored] = []
+        self.errors: list[TableError] = []
+        self.files: dict[str, list[Path]] = {}
+        self.log: list[pd.DataFrame] = []
+        self.repaired: dict[
+            tuple, list
+        ] = {}  # (table, county, file, sheet, column, issue) -> [n, row, was, now]
+        self.county_names: dict[str, str] = {}  # county-level division names -> code
+        self.roll_parts: list[pd.DataFrame] = []
+        self.roll_pair: pd.DataFrame | None = None
+        self.roll_person: pd.DataFrame | None = None
+        self.keys: list[pd.DataFrame] = []  # key columns of loaded rows of the current table
+        self.batches = 0
+        self.flagged: set[tuple] = set()  # (file, sheet, row, column, check) of flags on key columns
+        self.loaded: list[str] = []  # tables that made it into the store
+        self.labels: dict[tuple[str, str, str], repairs.HeaderMapping] = {}  # (table, file, sheet) -> headers
+
+    # ------------------------------------------------------------------------------- tables
+
+    def all(self) -> None:
+        self.files, ignored = discover(self.source)
+        self.ignored.extend(ignored)
+        for table in TABLES:
+            paths = self.files.get(table, [])
+            if not paths:
+                continue
+            try:
+                if len(paths) > 1:
+                    raise TableError(
+                        f"several files for table {table} ({', '.join(p.name for p in paths)}): keep one",
+                        file=paths[0].name,
+                    )
+                self.table(table, paths[0])
+                self.loaded.append(table)
+            except TableError as exc:
+                self.errors.append(exc)
+                self.drop(table)
+        if self.loaded:
+            self.referential()
+        for account in self.accounts:
+            account.check()
+
+    def drop(self, table: str) -> None:
+        """Forget a table that failed: its rows, its accounting and its log entries."""
+        self.writer.drop_table(table)
+        self.accounts = [a for a in self.accounts if a.table != table]
+        self.log = [part for part in self.log if not (part["table"] == table).all()]
+        self.repaired = {k: v for k, v in self.repaired.items() if k[0] != table}
+        if table == "beneficiaries":
+            self.roll_parts.clear()
+
+    def table(self, name: str, path: Path) -> None:
+        self.keys, self.batches = [], 0
+        reader = readers.reader_for(path)
+        used, unmatched = 0, []
+        for data in reader(path, path.name, name, self.chunk_rows):
+            if data.header is None:
+                if data.empty:
+                    self.ignored.append(Ignored(_where(data), "empty sheet"))
+                else:
+                    unmatched.append(data)
+                continue
+            used += 1
+            self.sheet(name, data)
+        if not used:
+            only = unmatched[0].sheet if len(unmatched) == 1 and unmatched[0].sheet else None
+            raise TableError(_no_header(name), file=path.name, sheet=only)
+        for data in unmatched:
+            self.ignored.append(Ignored(_where(data), f"no header of table {name} found: sheet not read"))
+        self.writer.close_table(name)
+        if name == "beneficiaries":
+            self.build_roll()
+        self.across_batches(name)
+        loaded = sum(self.writer.counts.get(name, {}).values())
+        self.progress(f"{path.name}: {loaded} rows loaded")
+
+    def sheet(self, name: str, data: readers.SheetData) -> None:
+        table = TABLES[name]
+        mapping = repairs.map_headers(name, data.header.labels)
+        sheet_county = self.sheet_county(data.sheet)
+        missing = [c for c in mapping.missing if not (c == "county_code" and sheet_county)]
+        if missing:
+            raise TableError(
+                _missing(name, missing),
+                file=data.file,
+                sheet=data.sheet or None,
+                row=data.header_rows[-1] if data.header_rows else None,
+                column=table.column(missing[0]).zh,
+            )
+        account = SheetAccount(name, data.file, data.sheet, data.header_rows, ignored_columns=mapping.ignored)
+        self.accounts.append(account)
+        self.labels[(name, data.file, data.sheet)] = mapping
+        lost: dict[str, list[int]] = {}  # column -> [values present, values with lost digits, first row]
+        blank_first = 0
+        for block in data.blocks:
+            first = self.block(table, data, mapping, sheet_county, block, account, lost)
+            blank_first = blank_first or first
+        for bad in data.bad_rows:
+            self.bad_row(table, data, mapping, sheet_county, bad, account)
+        if account.rows_blank:
+            self.note(name, None, data, "", repairs.BLANK_ROWS, account.rows_blank, blank_first, "", "")
+        for pos, (count, row) in sorted(data.merged_fills.items()):
+            column = next((c for c, p in mapping.positions.items() if p == pos), None)
+            if column is not None:
+                label = mapping.label(column)
+                self.note(name, None, data, label, repairs.MERGED_FILLED, count, row, "", "")
+        for column, (present, gone, row) in lost.items():
+            if present and gone == present:
+                raise TableError(
+                    "every value of the column was stored as a number and lost its last digits "
+                    "(e.g. 5.40102E+17): format the column as text in the source system and export again",
+                    file=data.file,
+                    sheet=data.sheet or None,
+                    row=row,
+                    column=mapping.label(column),
+                )
+        account.check()
+
+    # -------------------------------------------------------------------------------- blocks
+
+    def block(
+        self,
+        table: Table,
+        data: readers.SheetData,
+        mapping: repairs.HeaderMapping,
+        sheet_county: str | None,
+        block: readers.Block,
+        account: SheetAccount,
+        lost: dict[str, list[int]],
+    ) -> int:
+        """Repair, validate and store one block; returns the first blank row (0 when none)."""
+        frame, rows = block.frame, block.rows
+        account.rows_read += len(frame)
+        raw = pd.DataFrame({c: frame[p] for c, p in mapping.positions.items()}, index=frame.index)
+        blank = repairs.blank_rows(raw)
+        keys = [mapping.positions[c] for c in _key_columns(table) if c in mapping.positions]
+        totals = ~blank & repairs.totals_rows(frame, keys)
+        account.rows_blank += int(blank.sum())
+        account.rows_totals += int(totals.sum())
+        for i in np.flatnonzero(totals):
+            text = next((str(v) for v in frame.iloc[i] if isinstance(v, str) and v.strip()), "")
+            entry = _entry(table.name, None, data, int(rows[i]), "", text, repairs.TOTALS_ROW, "repaired")
+            self.log.append(pd.DataFrame([entry]))
+        first_blank = int(block.rows[blank][0]) if blank.any() else 0
+        keep = ~blank & ~totals
+        raw = raw[keep].reset_index(drop=True)
+        rows = rows[keep]
+        if raw.empty:
+            return first_blank
+        self.batches += 1
+
+        typed: dict[str, pd.Series] = {}
+        failures: list[tuple[str, Issue, np.ndarray]] = []
+        fixes: list[tuple[str, Issue, np.ndarray]] = []
+        for column in raw.columns:
+            spec = table.column(column)
+            result = repairs.repair(spec, raw[column])
+            typed[column] = result.values
+            failures += [(column, issue, mask) for issue, mask in result.failures.items()]
+            fixes += [(column, issue, mask) for issue, mask in result.repairs.items()]
+            if spec.kind in (Kind.ID_NUMBER, Kind.ACCOUNT):
+                present = ~repairs.blank_rows(raw[[column]])
+                gone = result.failures.get(repairs.DIGITS_LOST, np.zeros(len(raw), dtype=bool))
+                seen = lost.setdefault(column, [0, 0, 0])
+                seen[0] += int(present.sum())
+                seen[1] += int(gone.sum())
+                if gone.any() and not seen[2]:
+                    seen[2] = int(rows[np.argmax(gone)])
+        county = self.county(table, typed, sheet_county, len(raw))
+        store = self.store_frame(table, typed, county, data, rows)
+        if county is not None:
+            unknown = county.isna().to_numpy(copy=True)
+            # A county lost because its source value failed is that value's failure, not a second one.
+            source = "person_id" if table.name == "relief_payments" else _COUNTY_FROM.get(table.name)
+            for column, _issue, mask in failures:
+                if column == source:
+                    unknown &= ~mask
+            if unknown.any():
+                failures.append(("county_code", _county_unknown(table.name), unknown))
+        if table.name == "beneficiaries":
+            self.roll_parts.append(store[["person_id", "programme", "county_code"]].dropna())
+        if table.name == "divisions":
+            self.learn_county_names(store)
+
+        failed = np.zeros(len(raw), dtype=bool)
+        for _column, _issue, mask in failures:
+            failed |= mask
+        candidates = store[~failed]
+        checked = self.schemas.validate(table.name, candidates)
+        found = _failures(checked)
+        row_level = found[found["index"].notna()]
+        self.table_level(table.name, data, mapping, found[found["index"].isna()])
+        positions = row_level["index"].to_numpy(dtype=np.int64)
+        quarantined = failed.copy()
+        quarantined[positions[(row_level["action"] == "quarantine").to_numpy()]] = True
+        loaded = ~quarantined
+
+        # Log: one entry per failing cell of a quarantined row, one per flag.
+        for column, issue, mask in failures:
+            label = mapping.label(column)
+            values = raw[column] if column in raw else store[column]
+            self.cells(table.name, data, rows, county, mask, label, values, issue, "quarantined")
+        if len(row_level):
+            self.schema_cells(table.name, data, mapping, raw, store, row_level)
+        self.future_dates(table, data, mapping, raw, store, loaded)
+        for column, issue, mask in fixes:
+            self.repairs_done(
+                table.name,
+                data,
+                rows,
+                county,
+                mapping.label(column),
+                raw[column],
+                typed[column],
+                issue,
+                mask & loaded,
+            )
+
+        kept = store[loaded]
+        self.writer.append(table.name, kept)
+        if quarantined.any():
+            self.writer.quarantine(
+                table.name, self.quarantine_frame(table, raw, store, quarantined, failures, row_level)
+            )
+        account.rows_loaded += int(loaded.sum())
+        account.rows_quarantined += int(quarantined.sum())
+        key_cols = [c for c in _key_columns(table) if c in kept]
+        if key_cols:
+            self.keys.append(
+                kept[[*key_cols, *LOCATION, *(["county_code"] if "county_code" in kept else [])]]
+            )
+        return first_blank
+
+    def store_frame(
+        self,
+        table: Table,
+        typed: dict[str, pd.Series],
+        county: pd.Series | None,
+        data: readers.SheetData,
+        rows: np.ndarray,
+    ) -> pd.DataFrame:
+        """The repaired rows in the columns and dtypes of the store."""
+        n = len(rows)
+        cols: dict[str, pd.Series] = {}
+        for f in table_schema(table.name):
+            if f.name == "county_code" and county is not None:
+                cols[f.name] = county
+            elif f.name in typed:
+                cols[f.name] = typed[f.name]
+            elif f.name == "src_file":
+                cols[f.name] = _constant(data.file, n)
+            elif f.name == "src_sheet":
+                cols[f.name] = _constant(data.sheet, n)
+            elif f.name == "src_row":
+                cols[f.name] = pd.Series(rows, dtype="int64")
+            else:  # a column the file lacks and nothing derives (only possible for optional columns)
+                cols[f.name] = _empty_column(table.column(f.name).kind, n)
+        return pd.DataFrame(cols)
+
+    def table_level(
+        self, table: str, data: readers.SheetData, mapping: repairs.HeaderMapping, found: pd.DataFrame
+    ) -> None:
+        """Failures about a whole column: a quarantine one stops the table, a flag one is logged."""
+        for entry in found.itertuples(index=False):
+            label = mapping.label(entry.column) if isinstance(entry.column, str) else ""
+            if entry.action == "quarantine":
+                raise TableError(
+                    str(entry.message_en), file=data.file, sheet=data.sheet or None, column=label
+                )
+            issue = Issue(str(entry.check), str(entry.message_en), str(entry.message_zh))
+            self.log.append(pd.DataFrame([_entry(table, None, data, None, label, "", issue, "flagged")]))
+
+    def cells(
+        self,
+        table: str,
+        data: readers.SheetData,
+        rows: np.ndarray,
+        county: pd.Series | None,
+        mask: np.ndarray,
+        label: str,
+        values: pd.Series,
+        issue: Issue,
+        action: str,
+    ) -> None:
+        """One log entry per cell in ``mask``."""
+        if not mask.any():
+            return
+        n = int(mask.sum())
+        self.log.append(
+            pd.DataFrame(
+                {
+                    "table": [table] * n,
+                    "county_code": county[mask].to_numpy(dtype=object) if county is not None else [None] * n,
+                    "file": [data.file] * n,
+                    "sheet": [data.sheet] * n,
+                    "row": rows[mask],
+                    "column": [label] * n,
+                    "value": _texts(values[mask]),
+                    "check": [issue.check] * n,
+                    "message_zh": [issue.message_zh] * n,
+                    "message_en": [issue.message_en] * n,
+                    "action": [action] * n,
+                }
+            )
+        )
+
+    def schema_cells(
+        self,
+        table: str,
+        data: readers.SheetData,
+        mapping: repairs.HeaderMapping,
+        raw: pd.DataFrame,
+        store: pd.DataFrame,
+        found: pd.DataFrame,
+    ) -> None:
+        """Log the row failures of the schema: values as found for quarantines, as loaded for flags."""
+        positions = found["index"].to_numpy(dtype=np.int64)
+        columns = found["column"].astype("str").to_numpy(dtype=object)
+        value = np.array([None] * len(found), dtype=object)
+        for column in pd.unique(columns):
+            at = columns == column
+            source = raw[column] if column in raw else (store.get(column, None))
+            if source is not None:
+                value[at] = _texts(source.iloc[positions[at]])
+            else:
+                value[at] = _texts(found["value"][at])
+        actions = found["action"].map(_ACTIONS).to_numpy(dtype=object)
+        labels = [mapping.label(c) if isinstance(c, str) and c != "nan" else "" for c in columns]
+        county = store["county_code"].iloc[positions] if "county_code" in store else None
+        part = pd.DataFrame(
+            {
+                "table": table,
+                "county_code": _texts(county) if county is not None else None,
+                "file": data.file,
+                "sheet": data.sheet,
+                "row": store["src_row"].to_numpy()[positions],
+                "column": labels,
+                "value": value,
+                "check": found["check"].astype("str").to_numpy(dtype=object),
+                "message_zh": found["message_zh"].astype("str").to_numpy(dtype=object),
+                "message_en": found["message_en"].astype("str").to_numpy(dtype=object),
+                "action": actions,
+            }
+        )
+        self.log.append(part)
+        keys = set(_key_columns(TABLES[table]))
+        flags = (part["action"] == "flagged").to_numpy() & np.isin(columns, list(keys))
+        for row, column, check in zip(part["row"][flags], columns[flags], part["check"][flags], strict=True):
+            self.flagged.add((data.file, data.sheet, int(row), column, check))
+
+    def future_dates(
+        self,
+        table: Table,
+        data: readers.SheetData,
+        mapping: repairs.HeaderMapping,
+        raw: pd.DataFrame,
+        store: pd.DataFrame,
+        loaded: np.ndarray,
+    ) -> None:
+        """Flag dates later than today: kept, since the rest of the row is sound, but surely mistyped."""
+        county = store.get("county_code", None)
+        rows = store["src_row"].to_numpy()
+        for column in table.columns:
+            if column.kind is Kind.DATE and column.name in raw:
+                late = loaded & (store[column.name].to_numpy() > self.today)
+                issue = Issue(
+                    FUTURE_DATE.check,
+                    f"{FUTURE_DATE.message_en} ({str(self.today)[:10]})",
+                    f"{FUTURE_DATE.message_zh}（{str(self.today)[:10]}）",
+                )
+                label = mapping.label(column.name)
+                self.cells(table.name, data, rows, county, late, label, raw[column.name], issue, "flagged")
+
+    def repairs_done(
+        self,
+        table: str,
+        data: readers.SheetData,
+        rows: np.ndarray,
+        county: pd.Series | None,
+        label: str,
+        was: pd.Series,
+        now: pd.Series,
+        issue: Issue,
+        mask: np.ndarray,
+    ) -> None:
+        """Count repaired values per county, keeping the first as the example."""
+        if not mask.any():
+            return
+        codes = (
+            county.to_numpy(dtype=object, na_value="")[mask]
+            if county is not None
+            else np.full(mask.sum(), "")
+        )
+        where = np.flatnonzero(mask)
+        uniq, first, counts = np.unique(codes.astype(str), return_index=True, return_counts=True)
+        for code, i, n in zip(uniq, first, counts, strict=True):
+            at = where[i]
+            key = (table, code or None, data.file, data.sheet, label, issue)
+            seen = self.repaired.get(key)
+            if seen is None:
+                self.repaired[key] = [int(n), int(rows[at]), _text(was.iloc[at]), _text(now.iloc[at])]
+            else:
+                seen[0] += int(n)
+
+    def note(
+        self,
+        table: str,
+        county: str | None,
+        data: readers.SheetData,
+        label: str,
+        issue: Issue,
+        n: int,
+        row: int,
+        was: str,
+        now: str,
+    ) -> None:
+        """An aggregated repair entry known at the end of a sheet (blank rows, merged cells)."""
+        key = (table, county, data.file, data.sheet, label, issue)
+        self.repaired[key] = [n, row, was, now]
+
+    def quarantine_frame(
+        self,
+        table: Table,
+        raw: pd.DataFrame,
+        store: pd.DataFrame,
+        quarantined: np.ndarray,
+        failures: list[tuple[str, Issue, np.ndarray]],
+        found: pd.DataFrame,
+    ) -> pd.DataFrame:
+        """Quarantined rows as found (text), with location, county and the checks they failed."""
+        at = np.flatnonzero(quarantined)
+        checks = pd.DataFrame(
+            {
+                "pos": np.concatenate(
+                    [np.flatnonzero(m) for _c, _i, m in failures]
+                    + [found.loc[found["action"] == "quarantine", "index"].to_numpy(dtype=np.int64)]
+                ),
+                "check": [i.check for _c, i, m in failures for _ in range(int(m.sum()))]
+                + found.loc[found["action"] == "quarantine", "check"].astype("str").tolist(),
+            }
+        )
+        joined = checks.drop_duplicates().sort_values(["pos", "check"]).groupby("pos")["check"].agg("; ".join)
+        out = raw.iloc[at].reset_index(drop=True).astype("str")
+        out["src_file"] = store["src_file"].iloc[at].to_numpy()
+        out["src_sheet"] = store["src_sheet"].iloc[at].to_numpy()
+        out["src_row"] = store["src_row"].iloc[at].to_numpy()
+        if "county_code" in store:
+            out["county_code"] = store["county_code"].iloc[at].to_numpy()
+        out["checks"] = joined.reindex(at).to_numpy()
+        return out
+
+    def bad_row(
+        self,
+        table: Table,
+        data: readers.SheetData,
+        mapping: repairs.HeaderMapping,
+        sheet_county: str | None,
+        bad: readers.BadRow,
+        account: SheetAccount,
+    ) -> None:
+        """A CSV row with the wrong number of fields: blank, totals, or quarantined as found."""
+        account.rows_read += 1
+        cells = [f.strip() for f in bad.fields]
+        first = next((c for c in cells if c), "")
+        if not first:
+            account.rows_blank += 1
+            return
+        if re.sub(r"\s+", "", first).startswith(repairs.TOTALS_WORDS):
+            account.rows_totals += 1
+            entry = _entry(table.name, None, data, bad.row, "", first, repairs.TOTALS_ROW, "repaired")
+            self.log.append(pd.DataFrame([entry]))
+            return
+        account.rows_quarantined += 1
+        found = {c: (bad.fields[p] if p < len(bad.fields) else "") for c, p in mapping.positions.items()}
+        issue = Issue(
+            BAD_ROW.check,
+            f"{BAD_ROW.message_en}: {len(bad.fields)} fields, header {len(data.header.labels)}",
+            f"{BAD_ROW.message_zh}：{len(bad.fields)}个字段，表头{len(data.header.labels)}个",
+        )
+        entry = _entry(
+            table.name, sheet_county, data, bad.row, "", ",".join(bad.fields), issue, "quarantined"
+        )
+        self.log.append(pd.DataFrame([entry]))
+        row = {**found, "src_file": data.file, "src_sheet": data.sheet, "src_row": bad.row}
+        row.update({"county_code": sheet_county, "checks": BAD_ROW.check})
+        self.writer.quarantine(table.name, pd.DataFrame([row]))
+
+    # -------------------------------------------------------------------------------- county
+
+    def sheet_county(self, sheet: str) -> str | None:
+        """The county a sheet is named after (a 6-digit code, or a county name in the divisions)."""
+        if not sheet:
+            return None
+        name = re.sub(r"\s+", "", unicodedata.normalize("NFKC", sheet))
+        code = re.search(r"(?<!\d)(\d{6})(?!\d)", name)
+        if code:
+            return code.group(1)
+        if "市本级" in name:
+            return CITY_CODE
+        hits = {c for n, c in self.county_names.items() if n and (n in name or name in n)}
+        return hits.pop() if len(hits) == 1 else None
+
+    def learn_county_names(self, store: pd.DataFrame) -> None:
+        counties = store[
+            (store["level"] == "county") & store["division_code"].str.fullmatch(r"\d{6}").fillna(False)
+        ]
+        for name, code in zip(counties["name"], counties["division_code"], strict=True):
+            if isinstance(name, str):
+                self.county_names[re.sub(r"\s+", "", name)] = code
+
+    def county(
+        self, table: Table, typed: dict[str, pd.Series], sheet_county: str | None, n: int
+    ) -> pd.Series | None:
+        """County of each row: its own column, else the sheet name, else its code or the roll."""
+        if not partitioned(table.name):
+            return None
+        county = typed.get("county_code")
+        if county is None:
+            county = pd.Series(pa.nulls(n, pa.string()).to_pandas(), dtype="str")
+        if sheet_county:
+            county = county.fillna(sheet_county)
+        source = _COUNTY_FROM.get(table.name)
+        if source and source in typed and county.isna().any():
+            code = typed[source]
+            county = county.fillna(code.str.slice(0, 6).where(code.str.fullmatch(_CODE).fillna(False)))
+        if table.name == "relief_payments" and county.isna().any() and self.roll_pair is not None:
+            need = county.isna()
+            wanted = pd.DataFrame(
+                {"person_id": typed["person_id"][need], "programme": typed["programme"][need]}
+            )
+            pair = wanted.merge(self.roll_pair, how="left", on=["person_id", "programme"])["county_code"]
+            person = wanted[["person_id"]].merge(self.roll_person, how="left", on="person_id")["county_code"]
+            county = county.copy()
+            county[need] = pair.fillna(person).to_numpy()
+        return county.astype("str")
+
+    def build_roll(self) -> None:
+        """Who is on which county's roll, for payments without a county column."""
+        if not self.roll_parts:
+            return
+        roll = pd.concat(self.roll_parts, ignore_index=True).drop_duplicates()
+        self.roll_parts.clear()
+        pairs = roll.groupby(["person_id", "programme"])["county_code"].nunique()
+        single = pairs[pairs == 1].index
+        self.roll_pair = (
+            roll.set_index(["person_id", "programme"])
+            .loc[single]
+            .reset_index()
+            .drop_duplicates(["person_id", "programme"])
+        )
+        persons = roll.groupby("person_id")["county_code"].nunique()
+        one = roll[roll["person_id"].isin(persons[persons == 1].index)]
+        self.roll_person = one[["person_id", "county_code"]].drop_duplicates("person_id")
+
+    # ------------------------------------------------------------------ checks across blocks
+
+    def across_batches(self, name: str) -> None:
+        """Validate together the rows whose key repeats across blocks or sheets (uniqueness)."""
+        if self.batches <= 1 or not self.keys:
+            self.keys = []
+            return
+        keys = pd.concat(self.keys, ignore_index=True)
+        self.keys = []
+        table = TABLES[name]
+        repeated = np.zeros(len(keys), dtype=bool)
+        for column in _key_columns(table):
+            if column in keys:
+                repeated |= (keys[column].notna() & keys[column].duplicated(keep=False)).to_numpy()
+        if len(table.key) > 1 and all(c in keys for c in table.key):
+            repeated |= keys[list(table.key)].duplicated(keep=False).to_numpy()
+        if not repeated.any():
+            return
+        suspects = keys[repeated]
+        rows = self.writer.read_rows(name, suspects)
+        found = _failures(self.schemas.validate(name, rows))
+        found = found[found["index"].notna() & found["column"].isin(_key_columns(table))]
+        self.apply_late(name, rows, found)
+
+    def referential(self) -> None:
+        """Checks between tables (codes that must exist elsewhere), on the staged tables."""
+        check = getattr(self.schemas, "referential_failures", None)
+        if check is None:
+            return
+        staged = _Staged(self.writer, self.loaded)
+        found = check(staged)
+        if found is None or not len(found):
+            return
+        for name, part in found.groupby("table", sort=False):
+            if name in staged.cache:
+                self.apply_late(str(name), staged.cache[name], _failures(part))
+
+    def apply_late(self, name: str, rows: pd.DataFrame, found: pd.DataFrame) -> None:
+        """Apply failures found after a table was stored: log them, take quarantined rows out."""
+        if found.empty:
+            return
+        found = found[found["index"].notna()]
+        positions = found["index"].to_numpy(dtype=np.int64)
+        hit = rows.iloc[positions]
+        columns = found["column"].astype("str").to_numpy(dtype=object)
+        key = zip(
+            hit["src_file"],
+            hit["src_sheet"],
+            hit["src_row"].astype(int),
+            columns,
+            found["check"],
+            strict=True,
+        )
+        fresh = np.array([k not in self.flagged for k in key], dtype=bool)
+        found, hit, positions, columns = found[fresh], hit[fresh], positions[fresh], columns[fresh]
+        if found.empty:
+            return
+        values = [
+            _text(rows[c].iloc[p]) if c in rows else _text(v)
+            for c, p, v in zip(columns, positions, found["value"], strict=True)
+        ]
+        labels = [
+            self.labels[(name, f, s)].label(c) if (name, f, s) in self.labels else c
+            for f, s, c in zip(hit["src_file"], hit["src_sheet"], columns, strict=True)
+        ]
+        self.log.append(
+            pd.DataFrame(
+                {
+                    "table": name,
+                    "county_code": _texts(hit["county_code"]) if "county_code" in hit else None,
+                    "file": hit["src_file"].to_numpy(dtype=object),
+                    "sheet": hit["src_sheet"].to_numpy(dtype=object),
+                    "row": hit["src_row"].to_numpy(),
+                    "column": labels,
+                    "value": values,
+                    "check": found["check"].astype("str").to_numpy(dtype=object),
+                    "message_zh": found["message_zh"].astype("str").to_numpy(dtype=object),
+                    "message_en": found["message_en"].astype("str").to_numpy(dtype=object),
+                    "action": found["action"].map(_ACTIONS).to_numpy(dtype=object),
+                }
+            )
+        )
+        out = found["action"].to_numpy() == "quarantine"
+        if not out.any():
+            return
+        taken = rows.iloc[np.unique(positions[out])]
+        checks = pd.Series(found["check"].to_numpy()[out], index=positions[out]).astype("str")
+        self.writer.remove(name, taken)
+        text = taken.drop(columns=["county_code"], errors="ignore").astype("str").reset_index(drop=True)
+        text["src_row"] = taken["src_row"].to_numpy()
+        if "county_code" in taken:
+            text["county_code"] = taken["county_code"].to_numpy()
+        text["checks"] = [
+            "; ".join(sorted(set(checks[checks.index == p]))) for p in np.unique(positions[out])
+        ]
+        self.writer.quarantine(name, text)
+        for (file, sheet), n in taken.groupby(["src_file", "src_sheet"], sort=False).size().items():
+            for account in self.accounts:
+                if (account.table, account.file, account.sheet) == (name, file, sheet):
+                    account.rows_loaded -= int(n)
+                    account.rows_quarantined += int(n)
+
+    # ---------------------------------------------------------------------------- outputs
+
+    def quality(self) -> pd.DataFrame:
+        """The data-quality log, sorted by table (contract order), file, sheet, row, column, check."""
+        notes = [
+            {
+                "table": t,
+                "county_code": county,
+                "file": file,
+                "sheet": sheet,
+                "row": row,
+                "column": label,
+                "value": was,
+                "check": issue.check,
+                "message_zh": f"{issue.message_zh}（共{n}个；如第{row}行：{was}→{now}）"
+                if was or now
+                else f"{issue.message_zh}（共{n}个；首个在第{row}行）",
+                "message_en": f"{issue.message_en} ({n}; e.g. row {row}: {was!r} -> {now!r})"
+                if was or now
+                else f"{issue.message_en} ({n}; first at row {row})",
+                "action": "repaired",
+            }
+            for (t, county, file, sheet, label, issue), (n, row, was, now) in self.repaired.items()
+        ]
+        parts = [p for p in [*self.log, pd.DataFrame(notes)] if len(p)]
+        if not parts:
+            return pd.DataFrame(
+                {c: pd.Series([], dtype="Int64" if c == "row" else "str") for c in QUALITY_COLUMNS}
+            )
+        log = pd.concat(parts, ignore_index=True)[list(QUALITY_COLUMNS)]
+        order = {t: i for i, t in enumerate(TABLES)}
+        log["row"] = log["row"].astype("Int64")
+        for column in QUALITY_COLUMNS:
+            if column != "row":
+                log[column] = log[column].astype("str")
+        log["_t"] = log["table"].map(order)
+        log = log.sort_values(
+            ["_t", "file", "sheet", "row", "column", "action", "check"], kind="stable", na_position="first"
+        )
+        return log.drop(columns="_t").reset_index(drop=True)
+
+    def manifest(self, keep_going: bool) -> dict:
+        """What the store holds and where every row came from (no time stamp: see the module doc)."""
+        sources = []
+        for table in TABLES:
+            for path in self.files.get(table, []):
+                sheets = [a for a in self.accounts if a.file == path.name and a.table == table]
+                if not sheets:
+                    continue
+                total = {k: sum(s.counts()[k] for s in sheets) for k in sheets[0].counts()}
+                sources.append(
+                    {
+                        "path": path.name,
+                        "sha256": _sha256(path),
+                        "table": table,
+                        "sheets": [
+                            {
+                                "sheet": s.sheet,
+                                "header_rows": list(s.header_rows),
+                                "ignored_columns": list(s.ignored_columns),
+                                **s.counts(),
+                            }
+                            for s in sheets
+                        ],
+                        **total,
+                    }
+                )
+        tables = {}
+        for table in self.loaded:
+            counts = self.writer.counts.get(table, {})
+            tables[table] = {
+                "rows": sum(counts.values()),
+                "rows_quarantined": sum(a.rows_quarantined for a in self.accounts if a.table == table),
+                "counties": {c: n for c, n in sorted(counts.items()) if c} if partitioned(table) else {},
+            }
+        out = {
+            "audit_version": __version__,
+            "accounting": ACCOUNTING,
+            "sources": sources,
+            "ignored": [{"path": i.path, "reason": i.reason} for i in self.ignored],
+            "tables": tables,
+        }
+        if keep_going:
+            out["errors"] = [str(e) for e in self.errors]
+        return out
+
+
+class _Staged(Mapping[str, pd.DataFrame]):
+    """The stored tables, each read from the staging folder only when a check asks for it."""
+
+    def __init__(self, writer: StoreWriter, tables: list[str]) -> None:
+        self.writer, self.names, self.cache = writer, list(tables), {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.names:
+            raise KeyError(name)
+        if name not in self.cache:
+            self.cache[name] = self.writer.read(name)
+        return self.cache[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def _key_columns(table: Table) -> list[str]:
+    """Columns whose values must be unique, and the key; a totals word in them marks a totals row."""
+    out = [c.name for c in table.columns if c.unique]
+    return out + [c for c in table.key if c not in out]
+
+
+def _failures(checked: object) -> pd.DataFrame:
+    """The failures of a validation as a frame with a NA-able integer ``index``."""
+    found = getattr(checked, "failures", checked)
+    found = pd.DataFrame(found).reset_index(drop=True)
+    for column in ("index", "column", "check", "value", "message_en", "message_zh", "action"):
+        if column not in found:
+            found[column] = pd.Series([None] * len(found), dtype=object)
+    found["index"] = pd.to_numeric(found["index"], errors="coerce").astype("Int64")
+    return found
+
+
+def _where(data: readers.SheetData) -> str:
+    return f"{data.file} (sheet {data.sheet})" if data.sheet else data.file
+
+
+def _no_header(table: str) -> str:
+    headers = "; ".join(f"{c.zh} / {c.name}" for c in TABLES[table].columns if c.required)
+    return (
+        f"no header row found in the first {repairs.HEADER_SCAN_ROWS} rows: a row naming at least "
+        f"{repairs.header_threshold(table)} of the columns of {table} ({headers}) is expected"
+    )
+
+
+def _missing(table: str, columns: list[str]) -> str:
+    parts = [f"{c} (accepted headers: {', '.join(repairs.accepted_headers(table, c))})" for c in columns]
+    hint = ""
+    if "county_code" in columns:
+        hint = "; or split the table into one sheet per county, named after the county"
+    return f"required column missing: {'; '.join(parts)}{hint}"
+
+
+def _county_unknown(table: str) -> Issue:
+    source = {
+        "relief_payments": (
+            "the person and programme are not on exactly one county's roll (救助对象名册)",
+            "该人员及救助类别未在唯一一个县区的救助对象名册中",
+        ),
+    }.get(table)
+    if source is None and table in _COUNTY_FROM:
+        column = TABLES[table].column(_COUNTY_FROM[table])
+        source = (f"{column.zh} is missing or not a 6- or 9-digit code", f"{column.zh}缺失或不是6位或9位代码")
+    en, zh = source or ("the sheet is not named after a county", "工作表名称不是县区名称")
+    return Issue(
+        "county unknown",
+        f"cannot tell which county the row belongs to ({en}): add a 县区代码 column",
+        f"无法确定该行所属县区（{zh}）：请增加“县区代码”列",
+    )
+
+
+def _entry(
+    table: str,
+    county: str | None,
+    data: readers.SheetData,
+    row: int | None,
+    column: str,
+    value: str,
+    issue: Issue,
+    action: str,
+) -> dict:
+    return {
+        "table": table,
+        "county_code": county,
+        "file": data.file,
+        "sheet": data.sheet,
+        "row": row,
+        "column": column,
+        "value": value,
+        "check": issue.check,
+        "message_zh": issue.message_zh,
+        "message_en": issue.message_en,
+        "action": action,
+    }
+
+
+def _text(value: object) -> str:
+    return repairs.example_text(value)
+
+
+def _texts(values: pd.Series) -> np.ndarray:
+    """Values as log text, vectorised (dates as YYYY-MM-DD, missing as empty)."""
+    values = pd.Series(values)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        stamp = values.dt.strftime("%Y-%m-%d %H:%M:%S").str.removesuffix(" 00:00:00")
+        return stamp.to_numpy(dtype=object, na_value="")
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.to_numpy(dtype=object, na_value="")
+    return np.array([_text(v) for v in values], dtype=object)
+
+
+def _constant(value: str, n: int) -> pd.Series:
+    """``n`` copies of one text, built in Arrow (a Python list of millions of strings is slow)."""
+    codes = pa.array(np.zeros(n, dtype=np.int32))
+    return pd.Series(
+        pa.DictionaryArray.from_arrays(codes, pa.array([value])).cast(pa.string()).to_pandas(), dtype="str"
+    )
+
+
+def _empty_column(kind: Kind, n: int) -> pd.Series:
+    if kind is Kind.DATE:
+        return pd.Series(np.full(n, np.datetime64("NaT", "us")))
+    if kind in (Kind.AMOUNT, Kind.NUMBER):
+        return pd.Series(np.full(n, np.nan))
+    return pd.Series([None] * n, dtype="str")
+
+
+def summary(result: IngestResult, *, top: int = 3) -> str:
+    """A readable account per table: rows read, loaded, quarantined, skipped, and the top failing checks."""
+    head = f"{'table':<18}{'read':>10}{'loaded':>10}{'quarantined':>13}{'skipped':>9}"
+    lines = [head, "-" * len(head)]
+    log = result.quality
+    for table in result.tables():
+        n = result.table_counts(table)
+        line = f"{table:<18}{n['rows_read']:>10}{n['rows_loaded']:>10}"
+        line += f"{n['rows_quarantined']:>13}{n['rows_skipped']:>9}"
+        if n["rows_skipped"]:
+            line += f"  ({n['rows_blank']} blank, {n['rows_totals']} totals)"
+        lines.append(line)
+        for action in ("quarantined", "flagged"):
+            hits = log[(log["table"] == table) & (log["action"] == action)]["check"].value_counts()
+            if len(hits):
+                shown = ", ".join(f"{check} ({count})" for check, count in hits.head(top).items())
+                lines.append(f"    {action}: {shown}")
+    for item in result.ignored:
+        lines.append(f"ignored: {item.path}: {item.reason}")
+    for error in result.errors:
+        lines.append(f"not loaded: {error}")
+    return "\n".join(lines)

@@ -1,0 +1,264 @@
+"""Ingest of the damaged submission (tests/fixtures/make_damaged.py): repairs, rejections, accounting, CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import xlsxwriter
+
+from audit import cli
+from audit.exceptions import TableError, TableErrors
+from audit.ingest import ingest
+from audit.store import Store
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TODAY = dt.date(2025, 1, 1)
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"_fixture_{name}", FIXTURES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+damaged = _load("make_damaged")
+
+
+@pytest.fixture
+def stand_in(monkeypatch):
+    """Validate with the stand-in schemas, so these tests exercise ingest and nothing else."""
+    monkeypatch.setitem(sys.modules, "audit.schemas", _load("stand_in_schemas"))
+
+
+@pytest.fixture(scope="module")
+def submission(tmp_path_factory) -> Path:
+    return damaged.build(tmp_path_factory.mktemp("damaged") / "submission")
+
+
+@pytest.fixture
+def result(stand_in, submission, tmp_path):
+    return ingest(submission, tmp_path / "store", today=TODAY)
+
+
+def _counts(result, table, sheet):
+    (account,) = [a for a in result.sheets if a.table == table and a.sheet == sheet]
+    return account.counts()
+
+
+def test_every_row_is_accounted_for(result):
+    expected = {  # table, sheet: read, loaded, quarantined, blank, totals
+        ("divisions", ""): (5, 5, 0, 0, 0),
+        ("offices", ""): (4, 3, 0, 1, 0),
+        ("contracts", "合同"): (4, 2, 1, 0, 1),
+        ("staff", "Sheet1"): (4, 4, 0, 0, 0),
+        ("fund_allocations", ""): (2, 2, 0, 0, 0),
+        ("beneficiaries", "城关区"): (4, 3, 1, 0, 0),
+        ("beneficiaries", "540103"): (2, 2, 0, 0, 0),
+        ("relief_payments", ""): (8, 3, 3, 1, 1),
+    }
+    got = {}
+    for (table, sheet), _ in expected.items():
+        c = _counts(result, table, sheet)
+        got[(table, sheet)] = (
+            c["rows_read"],
+            c["rows_loaded"],
+            c["rows_quarantined"],
+            c["rows_blank"],
+            c["rows_totals"],
+        )
+    assert got == expected
+    for source in result.manifest["sources"]:
+        assert (
+            source["rows_read"] == source["rows_loaded"] + source["rows_quarantined"] + source["rows_skipped"]
+        )
+    assert "rows_skipped = rows_blank + rows_totals" in result.manifest["accounting"]
+
+
+def test_damage_is_repaired_in_the_store(result):
+    st = Store.open(result.store)
+    staff = st.read("staff").set_index("staff_id")
+    assert staff.loc["S001", "id_number"] == damaged.P2  # leading apostrophe
+    assert staff.loc["S002", "id_number"].endswith("X")  # lowercase x
+    assert staff.loc["S003", "id_number"] == damaged.P1  # full-width digits and spaces
+    assert staff.loc["S004", "county_code"] == "540100"  # a city post
+    contracts = st.read("contracts").set_index("contract_id")
+    assert contracts.loc["HT-2020-001", "signed_on"] == pd.Timestamp("2020-01-05")  # 2020/1/5
+    assert contracts.loc["HT-2020-001", "service_start"] == pd.Timestamp("2020-01-10")  # 2020.01.10
+    assert contracts.loc["HT-2020-001", "service_end"] == pd.Timestamp("2020-12-31")  # 2020年12月31日
+    assert contracts.loc["HT-2020-002", "contractor_registered_on"] == pd.Timestamp("2018-01-01")  # 43101
+    assert contracts.loc["HT-2020-002", "signed_on"] == pd.Timestamp("2020-01-06")  # 20200106
+    assert contracts["amount_yuan"].tolist() == [1234.5, 2000.0]
+    assert contracts.loc["HT-2020-002", "positions"] == 3  # full-width ３
+    assert contracts.loc["HT-2020-002", "contractor_uscc"].isupper()
+    offices = st.read("offices")
+    assert offices["dedicated_officer"].tolist() == [True, False, True]  # 是, 否, Y
+    assert offices["has_equipment"].tolist() == [True, False, False]  # 有, 无, N
+    assert offices["budgeted_funds_yuan"].tolist() == [1234.5, 1234.5, 1234.5]
+    assert offices["office_area_m2"].tolist() == [120.0, 80.0, 60.0]
+    roll = st.read("beneficiaries")
+    assert roll["household_id"].tolist() == ["H001", "H001", "H002", "H101", "H102"]  # merged cell filled
+    assert roll["county_code"].tolist() == ["540102"] * 3 + ["540103"] * 2  # from the sheet names
+    pay = st.read("relief_payments")
+    assert pay["payment_id"].tolist() == ["F001", "F002", "F004"]
+    assert pay["county_code"].tolist() == ["540102", "540102", "540103"]  # from the roll
+    assert pay["period"].tolist() == ["2020-05"] * 3
+    assert pay["amount_yuan"].tolist() == [1234.5, 1234.5, 1000.0]
+    assert pay["paid_on"].tolist() == [pd.Timestamp("2020-05-07")] * 3
+    assert pay["src_row"].tolist() == [2, 3, 6]
+    fund = st.read("fund_allocations")
+    assert fund["amount_yuan"].tolist() == [1000000.0, 2000.5]
+    assert str(fund["allocated_on"].dtype) == "datetime64[us]"
+
+
+def test_rejections_name_file_sheet_row_and_column(result):
+    log = result.quality
+    quarantined = log[log["action"] == "quarantined"]
+    found = set(
+        zip(
+            quarantined["file"],
+            quarantined["sheet"],
+            quarantined["row"],
+            quarantined["column"],
+            quarantined["check"],
+            strict=True,
+        )
+    )
+    assert found == {
+        ("contracts.xlsx", "合同", 7, "合同金额", "more than 2 decimals"),
+        ("contracts.xlsx", "合同", 7, "服务结束", "not a date"),
+        ("beneficiaries.xlsx", "城关区", 5, "身份证号", "digits lost"),
+        ("relief_payments.csv", "", 4, "身份证号", "digits lost"),
+        ("relief_payments.csv", "", 7, "", "wrong number of fields"),
+        ("relief_payments.csv", "", 8, "发放金额", "not an amount"),
+    }
+    lost = quarantined[quarantined["file"] == "relief_payments.csv"].set_index("row")
+    assert lost.loc[4, "value"] == "5.40102E+17"
+    assert "re-export the column formatted as text" in lost.loc[4, "message_en"]
+    held = Store.open(result.store).quarantine("relief_payments").set_index("src_row")
+    assert held.loc[4, "person_id"] == "5.40102E+17"
+    assert held.loc[8, "amount_yuan"] == "abc"
+    assert held.loc[8, "county_code"] == "540102"
+
+
+def test_repairs_and_skipped_rows_are_logged_once_per_kind(result):
+    log = result.quality
+    repaired = log[log["action"] == "repaired"]
+    totals = repaired[repaired["check"] == "totals row"]
+    found = set(zip(totals["file"], totals["row"], strict=True))
+    assert found == {("contracts.xlsx", 8), ("relief_payments.csv", 9)}
+    serial = repaired[(repaired["file"] == "contracts.xlsx") & (repaired["check"] == "excel serial date")]
+    assert serial[["row", "column", "value"]].values.tolist() == [[6, "登记日期", "43101"]]
+    apostrophe = repaired[repaired["check"] == "leading apostrophe"]
+    assert apostrophe[["file", "row", "column"]].values.tolist() == [["staff.xlsx", 2, "身份证号"]]
+    assert not (log["action"] == "flagged").any()
+
+
+def test_files_and_sheets_not_read_are_listed(result):
+    assert {(i["path"]) for i in result.manifest["ignored"]} == {
+        "说明.txt",
+        "beneficiaries.xlsx (sheet 填表说明)",
+    }
+
+
+def test_ingest_is_deterministic(stand_in, submission, tmp_path):
+    a = ingest(submission, tmp_path / "a", today=TODAY).store
+    b = ingest(submission, tmp_path / "b", today=TODAY).store
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert len(files) == 20  # manifest, log, 3 quarantine files, 15 county partitions
+    for rel in files:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+def test_blocks_and_repeats_across_blocks(stand_in, tmp_path):
+    folder = tmp_path / "sub"
+    folder.mkdir()
+    p, acct = damaged.P1, damaged.ACCOUNTS[damaged.P1]
+    rows = [f"F{i},{p},H1,城市低保,2020-0{i},10,2020-05-07,{acct},540102" for i in range(1, 6)]
+    rows[4] = rows[4].replace("F5", "F1")  # the same payment id in the first and the last block
+    header = "流水号,身份证号,户编号,救助类别,所属期,发放金额,发放日期,银行账号,县区代码"
+    (folder / "relief_payments.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    result = ingest(folder, tmp_path / "store", today=TODAY, chunk_rows=2)
+    assert _counts(result, "relief_payments", "")["rows_loaded"] == 3
+    assert _counts(result, "relief_payments", "")["rows_quarantined"] == 2
+    pay = Store.open(result.store).read("relief_payments")
+    assert pay["payment_id"].tolist() == ["F2", "F3", "F4"]
+    log = result.quality
+    assert log.loc[log["check"] == "unique", "row"].tolist() == [2, 6]
+    assert result.manifest["tables"]["relief_payments"]["rows"] == 3
+
+
+def _table_errors(folder: Path) -> Path:
+    folder.mkdir()
+    book = xlsxwriter.Workbook(folder / "staff.xlsx")
+    book.add_worksheet().write_row(
+        0, 0, ["人员编号", "姓名", "学历", "合同编号", "岗位所在地代码", "到岗日期", "离岗日期"]
+    )
+    book.close()
+    ids = pa.array([5.401021980010100e17, 5.40102198502020e17])
+    roll = {"身份证号": ids, "姓名": ["a", "b"], "户编号": ["H1", "H2"], "所属乡镇": ["540102001"] * 2,
+            "救助类别": ["城市低保"] * 2, "家庭人口": [1, 1], "纳入日期": ["2019-01-01"] * 2,
+            "退出日期": [None, None], "银行账号": ["1", "2"]}  # fmt: skip
+    pq.write_table(pa.table(roll), folder / "beneficiaries.parquet")
+    return folder
+
+
+def test_table_errors_are_collected_and_name_their_location(stand_in, tmp_path):
+    folder = _table_errors(tmp_path / "sub")
+    with pytest.raises(TableErrors) as caught:
+        ingest(folder, tmp_path / "store")
+    first, second = caught.value.errors
+    assert (first.file, first.sheet, first.row, first.column) == ("staff.xlsx", "Sheet1", 1, "身份证号")
+    assert "accepted headers: id_number, 身份证号" in str(first)
+    assert (second.file, second.sheet, second.row, second.column) == (
+        "beneficiaries.parquet",
+        None,
+        2,
+        "身份证号",
+    )
+    assert not (tmp_path / "store").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["sub"]  # no partial store left behind
+
+
+def test_cli_exit_codes(stand_in, submission, tmp_path, capsys):
+    assert cli.main(["ingest", str(submission), "--store", str(tmp_path / "s"), "--today", "2025-01-01"]) == 0
+    out = capsys.readouterr().out
+    assert "relief_payments" in out and "(1 blank, 1 totals)" in out
+    assert cli.main(["ingest", str(submission), "--store", str(tmp_path / "s"), "--strict"]) == 1
+    assert cli.main(["validate", str(submission)]) == 0
+    out = capsys.readouterr().out
+    assert "quarantined: digits lost (1)" in out
+    assert cli.main(["validate", str(submission), "--strict"]) == 1
+    bad = _table_errors(tmp_path / "bad")
+    assert cli.main(["ingest", str(bad), "--store", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err
+    assert "staff.xlsx, sheet Sheet1, row 1, column 身份证号: required column missing" in err
+    assert "Traceback" not in err
+    assert cli.main(["validate", str(bad)]) == 2
+    assert "beneficiaries.parquet, row 2, column 身份证号" in capsys.readouterr().err
+    assert not (tmp_path / "t").exists()
+
+
+def test_unreadable_file_is_a_table_error(stand_in, tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "contracts.xlsx").write_bytes(b"not a workbook")
+    with pytest.raises(TableError, match="cannot open the workbook") as caught:
+        ingest(tmp_path / "sub")
+    assert caught.value.file == "contracts.xlsx"
+
+
+def test_the_real_schemas_accept_the_repaired_submission(submission, tmp_path):
+    pytest.importorskip("audit.schemas")
+    result = ingest(submission, tmp_path / "store", today=TODAY)
+    assert result.rows_quarantined == 5
+    log = result.quality
+    assert set(log.loc[log["action"] == "quarantined", "check"]) == {
+        "more than 2 decimals", "not a date", "digits lost", "wrong number of fields", "not an amount",
+    }  # fmt: skip

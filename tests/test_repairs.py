@@ -1,0 +1,164 @@
+"""Repairs of spreadsheet damage: headers, totals rows, and values by contract kind."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from audit import repairs
+from audit.contract import TABLES
+
+
+def _repair(table: str, column: str, values: list) -> repairs.Repaired:
+    return repairs.repair(TABLES[table].column(column), pd.Series(values, dtype="str"))
+
+
+def _rows(mask: np.ndarray) -> list[int]:
+    return np.flatnonzero(mask).tolist()
+
+
+def test_ids_are_cleaned_and_numbers_that_lost_digits_rejected():
+    out = _repair(
+        "beneficiaries",
+        "person_id",
+        ["'540102198001010017", "54010219880808018x", "５４０１０２１９８００１０１００１７", "5.40102E+17",
+         "540102198001010017.0", " 540102198001010017 "],
+    )  # fmt: skip
+    assert out.values.tolist()[:3] == ["540102198001010017", "54010219880808018X", "540102198001010017"]
+    assert out.values.tolist()[5] == "540102198001010017"
+    assert str(out.values.dtype) == "str"
+    assert _rows(out.failures[repairs.DIGITS_LOST]) == [3, 4]
+    assert _rows(out.repairs[repairs.APOSTROPHE]) == [0]
+    assert _rows(out.repairs[repairs.LOWER_X]) == [1]
+    assert _rows(out.repairs[repairs.FULL_WIDTH]) == [2]
+    assert _rows(out.repairs[repairs.TRIMMED]) == [5]
+
+
+def test_amounts_written_as_text():
+    out = _repair(
+        "relief_payments",
+        "amount_yuan",
+        ["1,234.50", "￥1234.5", "1234.5元", "１２３４．５", "12.340", "12.345", "abc", None],
+    )
+    assert out.values.tolist()[:5] == [1234.5, 1234.5, 1234.5, 1234.5, 12.34]
+    assert np.isnan(out.values[7])
+    assert _rows(out.failures[repairs.TOO_MANY_DECIMALS]) == [5]
+    assert _rows(out.failures[repairs.NOT_AMOUNT]) == [6]
+    assert _rows(out.repairs[repairs.AMOUNT_TEXT]) == [0, 1, 2]
+
+
+def test_dates_in_every_format():
+    out = _repair(
+        "relief_payments",
+        "paid_on",
+        ["2020-05-07", "2020/5/7", "2020.05.07", "2020年5月7日", "43958", "20200507", "2020-05-07 00:00:00",
+         "2020-05-07 14:30:00", "2020-02-30", "7", None],
+    )  # fmt: skip
+    assert str(out.values.dtype) == "datetime64[us]"
+    assert out.values[:8].tolist() == [pd.Timestamp("2020-05-07")] * 8
+    assert out.values[8:].isna().all()
+    assert _rows(out.failures[repairs.NOT_DATE]) == [8, 9]
+    assert _rows(out.repairs[repairs.DATE_SERIAL]) == [4]
+    assert _rows(out.repairs[repairs.DATE_TEXT]) == [1, 2, 3, 5, 7]
+    assert _rows(out.repairs[repairs.TIME_DROPPED]) == [7]
+
+
+def test_typed_dates_keep_the_day():
+    out = repairs.repair(
+        TABLES["contracts"].column("signed_on"), pd.Series(pd.to_datetime(["2020-01-05 08:00", None]))
+    )
+    assert out.values.tolist()[0] == pd.Timestamp("2020-01-05")
+    assert str(out.values.dtype) == "datetime64[us]"
+    assert _rows(out.repairs[repairs.TIME_DROPPED]) == [0]
+
+
+def test_months():
+    out = _repair(
+        "relief_payments",
+        "period",
+        ["2020-05", "2020/5", "2020年5月", "202005", "2020-05-01", "43952", "2020-13", "2020-05-07"],
+    )
+    assert out.values.tolist()[:6] == ["2020-05"] * 6
+    assert _rows(out.failures[repairs.NOT_MONTH]) == [6, 7]
+
+
+def test_yes_no_variants():
+    out = _repair(
+        "offices",
+        "dedicated_officer",
+        ["是", "否", "有", "无", "Y", "N", "yes", "NO", "1", "0", "TRUE", "false", "maybe", None],
+    )
+    assert out.values.tolist()[:12] == [True, False] * 6
+    assert str(out.values.dtype) == "bool"
+    assert _rows(out.failures[repairs.NOT_FLAG]) == [12]
+    assert _rows(out.failures[repairs.MISSING]) == [13]
+
+
+def test_counts_and_choices():
+    sizes = _repair("beneficiaries", "household_size", ["3", "3.0", "3人", "３", "2.5"])
+    assert sizes.values.tolist()[:4] == [3, 3, 3, 3]
+    assert str(sizes.values.dtype) == "int64"
+    assert _rows(sizes.failures[repairs.NOT_WHOLE]) == [4]
+    levels = _repair("divisions", "level", ["County", " town ship", "city"])
+    assert levels.values.tolist() == ["county", "township", "city"]  # city stays: the schema rejects it
+
+
+def test_totals_and_blank_rows():
+    frame = pd.DataFrame(
+        {0: ["1", "", "合 计", "", ""], 1: ["F1", "", "", "本页合计", " "], 2: ["5", " ", "9", "", ""]},
+        dtype="str",
+    )
+    assert _rows(repairs.blank_rows(frame)) == [1, 4]
+    assert _rows(repairs.totals_rows(frame, key_columns=[1])) == [2, 3]
+
+
+def test_header_below_title_rows_and_under_group_labels():
+    rows = [
+        ["2020年救助金发放明细表", "", "", ""],
+        ["", "", "", ""],
+        ["流水号", "救助对象", "", "发放"],
+        ["", "身份证号", "户编号", "发放金额"],
+        ["F1", "540102198001010017", "H1", "100"],
+    ]
+    found = repairs.locate_header("relief_payments", rows)  # neither row alone names half the columns
+    assert (found.first, found.count) == (2, 2)
+    assert found.labels == ("流水号", "身份证号", "户编号", "发放金额")
+    assert repairs.locate_header("relief_payments", rows[:3]) is None
+    rows[2] = ["流水号", "救助对象", "", "", "", "", "发放", ""]
+    rows[3] = ["", "身份证号", "户编号", "救助类别", "所属期", "银行账号", "发放金额", "发放日期"]
+    found = repairs.locate_header("relief_payments", rows)
+    assert (found.first, found.count, found.data_start) == (2, 2, 4)
+    assert found.labels == (
+        "流水号",
+        "身份证号",
+        "户编号",
+        "救助类别",
+        "所属期",
+        "银行账号",
+        "发放金额",
+        "发放日期",
+    )
+
+
+def test_header_mapping_accepts_every_spelling_and_reports_the_rest():
+    mapping = repairs.map_headers(
+        "relief_payments",
+        [
+            "序号",
+            "Payment ID",
+            "身份\n证号",
+            "户编号*",
+            "救助类别",
+            "所属期",
+            "发放金额(元)",
+            "发放日期",
+            "备注",
+        ],
+    )
+    assert mapping.positions == {
+        "payment_id": 1, "person_id": 2, "household_id": 3, "programme": 4, "period": 5, "amount_yuan": 6,
+        "paid_on": 7,
+    }  # fmt: skip
+    assert mapping.ignored == ("序号", "备注")
+    assert mapping.missing == ("bank_account",)
+    assert repairs.map_headers("staff", ["县（区）代码"]).positions == {"county_code": 0}

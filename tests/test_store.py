@@ -1,0 +1,116 @@
+"""The store: dtypes survive a round trip, a county read opens only its files, bad stores are refused."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from audit import store as store_module
+from audit.exceptions import StoreError
+from audit.store import Store
+
+
+def _payments(county: str, n: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "payment_id": pd.Series([f"{county}-{i}" for i in range(n)], dtype="str"),
+            "person_id": pd.Series(["540102198001010017"] * n, dtype="str"),
+            "household_id": pd.Series(["H1"] * n, dtype="str"),
+            "programme": pd.Series(["城市低保"] * n, dtype="str"),
+            "period": pd.Series(["2020-05"] * n, dtype="str"),
+            "amount_yuan": [100.5] * n,
+            "paid_on": pd.Series(pd.to_datetime(["2020-05-07"] * n)).astype("datetime64[us]"),
+            "bank_account": pd.Series([None] * n, dtype="str"),
+            "county_code": pd.Series([county] * n, dtype="str"),
+            "src_file": pd.Series(["relief_payments.csv"] * n, dtype="str"),
+            "src_sheet": pd.Series([""] * n, dtype="str"),
+            "src_row": pd.Series(range(2, n + 2), dtype="int64"),
+        }
+    )
+
+
+def _make(path, manifest_tables=None):
+    writer = Store.create(path)
+    writer.append("relief_payments", _payments("540102", 3))
+    writer.append("relief_payments", _payments("540103", 2))
+    manifest = {
+        "tables": {"relief_payments": {"rows": 5, "counties": dict(writer.counts["relief_payments"])}}
+    }
+    quality = pd.DataFrame({c: pd.Series([], dtype="str") for c in store_module.QUALITY_COLUMNS})
+    writer.commit(manifest, quality)
+    return Store.open(path)
+
+
+def test_round_trip_keeps_the_dtypes_of_the_architecture(tmp_path):
+    st = _make(tmp_path / "store")
+    df = st.read("relief_payments")
+    assert df.dtypes.astype(str).to_dict() == {
+        "payment_id": "str", "person_id": "str", "household_id": "str", "programme": "str", "period": "str",
+        "amount_yuan": "float64", "paid_on": "datetime64[us]", "bank_account": "str", "county_code": "str",
+        "src_file": "str", "src_sheet": "str", "src_row": "int64",
+    }  # fmt: skip
+    assert df["payment_id"].tolist() == ["540102-0", "540102-1", "540102-2", "540103-0", "540103-1"]
+    assert df["bank_account"].isna().all()
+    assert st.counties() == ("540102", "540103")
+    assert (tmp_path / "store/tables/relief_payments/county_code=540103/part-0.parquet").is_file()
+
+
+def test_a_county_read_opens_only_that_countys_file(tmp_path, monkeypatch):
+    st = _make(tmp_path / "store")
+    opened = []
+    real = pq.read_table
+    monkeypatch.setattr(store_module.pq, "read_table", lambda p, **kw: opened.append(p) or real(p, **kw))
+    df = st.read("relief_payments", counties=["540103"], columns=["payment_id", "amount_yuan"])
+    assert df.columns.tolist() == ["payment_id", "amount_yuan"]
+    assert df["payment_id"].tolist() == ["540103-0", "540103-1"]
+    assert [p.parent.name for p in opened] == ["county_code=540103"]
+    assert st.read("relief_payments", counties=["540199"]).empty
+    assert st.read("staff") is None
+
+
+def test_writes_are_deterministic(tmp_path):
+    _make(tmp_path / "a")
+    _make(tmp_path / "b")
+    for rel in (
+        "tables/relief_payments/county_code=540102/part-0.parquet",
+        "manifest.json",
+        "quality/issues.parquet",
+    ):
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes(), rel
+
+
+def test_incomplete_or_missing_store_is_refused(tmp_path):
+    with pytest.raises(StoreError, match="no store"):
+        Store.open(tmp_path / "nowhere")
+    (tmp_path / "half" / "tables").mkdir(parents=True)
+    with pytest.raises(StoreError, match="not a complete store"):
+        Store.open(tmp_path / "half")
+
+
+def test_an_aborted_write_leaves_nothing_that_looks_like_a_store(tmp_path):
+    writer = Store.create(tmp_path / "store")
+    writer.append("relief_payments", _payments("540102", 1))
+    writer.abort()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_is_not_a_store_is_never_replaced(tmp_path):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "thesis.docx").write_text("x")
+    with pytest.raises(StoreError, match="not a store"):
+        Store.create(tmp_path / "home")
+
+
+def test_commit_replaces_an_older_store(tmp_path):
+    _make(tmp_path / "store")
+    writer = Store.create(tmp_path / "store")
+    writer.append("relief_payments", _payments("540104", 1))
+    quality = pd.DataFrame({c: pd.Series([], dtype="str") for c in store_module.QUALITY_COLUMNS})
+    writer.commit({"tables": {"relief_payments": {"counties": {"540104": 1}}}}, quality)
+    st = Store.open(tmp_path / "store")
+    assert st.counties() == ("540104",)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
+    assert json.loads((tmp_path / "store" / "manifest.json").read_text())["tables"]["relief_payments"]
