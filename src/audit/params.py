@@ -8,6 +8,7 @@ the key, so a typo cannot silently fall back to a default.
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -91,9 +92,12 @@ class Relief(_Frozen):
     unspent_allocation_tolerance_share: float = Field(ge=0, le=1)
     standards: dict[str, AreaStandards]
     published_statistics: dict[str, Published]
+    # None: F9 counts everyone on the roll; a date: only those enrolled on that day.
+    published_statistics_as_of: date | None
     benford_min_payments: int = Field(ge=1)
     benford_mad_threshold: float = Field(gt=0)
     round_amount_share_threshold: float = Field(gt=0, le=1)
+    round_amount_unit_yuan: Decimal = Field(gt=0)
 
     @model_validator(mode="after")
     def _known_programmes(self) -> Relief:
@@ -126,7 +130,9 @@ def load_params(path: str | Path) -> Params:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ParameterError(f"{path}: parameters file not found; pass --params params/lhasa-2020.yaml") from None
+        raise ParameterError(
+            f"{path}: parameters file not found; pass --params params/lhasa-2020.yaml"
+        ) from None
     except yaml.YAMLError as exc:
         raise ParameterError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):

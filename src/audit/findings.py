@@ -1,0 +1,318 @@
+"""The findings register: one row per offending entity, with stable ids, and its exports.
+
+A finding's id is the first 16 hex digits of SHA-256 of ``rule_id|entity_type|entity_id``,
+so the same problem keeps its id from run to run and a follow-up audit can tell new
+findings from persisting ones. Two kinds of rows add the county to what is hashed
+(``rule_id|entity_type|entity_id|county_code``), which keeps the city's combined register
+unique on ``finding_id``:
+
+- attribution rows of a cross-county check (F4, S5 in the roll-up): one row per county
+  involved, each naming all of them in the evidence's ``counties``;
+- rows that :func:`combine_registers` finds raised for the same entity by two county runs
+  (one bank account paid in two counties, say).
+
+Evidence is JSON with sorted keys, dates as ISO days and amounts as 2-decimal strings, so
+the files written here are byte-identical run to run. They carry full personal data: they
+are the restricted inspector export; masking for reviewers happens elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from audit.exceptions import RuleError
+from audit.exports import write_csv, write_xlsx
+
+REGISTER_COLUMNS = (
+    "finding_id",
+    "rule_id",
+    "area",
+    "severity",
+    "county_code",
+    "township_code",
+    "entity_type",
+    "entity_id",
+    "amount_yuan",
+    "description_zh",
+    "description_en",
+    "evidence",
+)
+"""The register's columns, in order (docs/architecture.md)."""
+
+_TEXT_COLUMNS = tuple(c for c in REGISTER_COLUMNS if c != "amount_yuan")
+_AREA_ORDER = {"C": 0, "S": 1, "F": 2}
+
+
+def finding_id(rule_id: str, entity_type: str, entity_id: str, county_code: str | None = None) -> str:
+    """First 16 hex of SHA-256 of ``rule|type|id`` (``|county`` appended for attribution rows)."""
+    key = f"{rule_id}|{entity_type}|{entity_id}"
+    if county_code is not None:
+        key += f"|{county_code}"
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` in the evidence convention: ISO days, 2-decimal amounts, plain JSON types."""
+    if isinstance(value, str):  # the commonest case first: this runs for every value of every finding
+        return value
+    if isinstance(value, dict | Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray | pd.Series):
+        return [_jsonable(v) for v in value]
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating | Decimal):
+        # A float in evidence is an amount in yuan; other reals are passed as formatted text.
+        return None if math.isnan(value) else f"{float(value):.2f}"
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    if isinstance(value, dt.datetime):  # pd.Timestamp included
+        return value.date().isoformat() if value.time() == dt.time(0) else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def evidence_json(evidence: Mapping[str, Any]) -> str:
+    """One finding's evidence as canonical JSON text (sorted keys, no spaces, Chinese kept)."""
+    return json.dumps(_jsonable(evidence), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def empty_register() -> pd.DataFrame:
+    """A register with no findings, with the register's columns and dtypes."""
+    frame = pd.DataFrame({c: pd.Series([], dtype="str") for c in _TEXT_COLUMNS})
+    frame["amount_yuan"] = pd.Series([], dtype="float64")
+    return frame[list(REGISTER_COLUMNS)]
+
+
+def to_register(
+    raw: pd.DataFrame, *, rule_id: str, area: str, severity: str, entity_type: str
+) -> pd.DataFrame:
+    """Turn a rule's finding rows into register rows (ids, metadata, canonical evidence)."""
+    if raw.empty:
+        return empty_register()
+    n = len(raw)
+    out = pd.DataFrame(index=range(n))
+    types = raw["entity_type"] if "entity_type" in raw else pd.Series([entity_type] * n)
+    cross = raw["cross_county"] if "cross_county" in raw else pd.Series([False] * n)
+    out["rule_id"] = rule_id
+    out["area"] = area
+    out["severity"] = severity
+    out["county_code"] = raw["county_code"].to_numpy()
+    township = raw["township_code"] if "township_code" in raw else pd.Series([None] * n)
+    out["township_code"] = township.to_numpy()
+    out["entity_type"] = types.to_numpy()
+    out["entity_id"] = raw["entity_id"].astype("str").to_numpy()
+    amount = raw["amount_yuan"] if "amount_yuan" in raw else pd.Series([np.nan] * n)
+    out["amount_yuan"] = np.round(amount.to_numpy(dtype="float64", na_value=np.nan), 2)
+    out["description_zh"] = raw["description_zh"].to_numpy()
+    out["description_en"] = raw["description_en"].to_numpy()
+    out["evidence"] = [evidence_json(e) for e in raw["evidence"]]
+    out["finding_id"] = [
+        finding_id(rule_id, t, e, c if x else None)
+        for t, e, c, x in zip(out["entity_type"], out["entity_id"], out["county_code"], cross, strict=True)
+    ]
+    return _typed(out)
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame[list(REGISTER_COLUMNS)].copy()
+    for name in _TEXT_COLUMNS:
+        frame[name] = frame[name].astype("str")
+    frame["amount_yuan"] = frame["amount_yuan"].astype("float64")
+    return frame
+
+
+def sort_register(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings in catalogue order (C, S, F by number), then county, entity and id."""
+    if findings.empty:
+        return findings.reset_index(drop=True)
+    keys = pd.DataFrame(
+        {
+            "_area": findings["area"].map(_AREA_ORDER).fillna(9).astype("int64"),
+            "_number": findings["rule_id"].str.slice(1).astype("int64"),
+        },
+        index=findings.index,
+    )
+    ordered = pd.concat([findings, keys], axis=1).sort_values(
+        ["_area", "_number", "county_code", "entity_id", "finding_id"], kind="mergesort"
+    )
+    return ordered.drop(columns=["_area", "_number"]).reset_index(drop=True)
+
+
+def combine_registers(registers: Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """One register from several runs (counties and the city); ``finding_id`` stays unique.
+
+    An entity raised by the same rule in two county runs (an account paid in two counties)
+    gives two rows with one id; those rows get the county appended to what is hashed.
+    """
+    frames = [r for r in registers if not r.empty]
+    if not frames:
+        return empty_register()
+    combined = pd.concat([_typed(f) for f in frames], ignore_index=True)
+    clash = combined["finding_id"].duplicated(keep=False)
+    if clash.any():
+        part = combined.loc[clash]
+        combined.loc[clash, "finding_id"] = [
+            finding_id(r, t, e, c)
+            for r, t, e, c in zip(
+                part["rule_id"], part["entity_type"], part["entity_id"], part["county_code"], strict=True
+            )
+        ]
+    again = combined["finding_id"].duplicated(keep=False)
+    if again.any():
+        ids = sorted(combined.loc[again, "finding_id"].unique())
+        raise RuleError(f"findings {ids} appear twice for the same county: was a run combined twice?")
+    return sort_register(_typed(combined))
+
+
+def write_register(findings: pd.DataFrame, folder: str | Path, stem: str = "findings") -> dict[str, Path]:
+    """Write the register as ``stem.parquet`` and ``stem.csv`` (UTF-8 with BOM); return the paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    frame = _typed(findings)
+    schema = pa.schema(
+        [(c, pa.float64()) if c == "amount_yuan" else (c, pa.string()) for c in REGISTER_COLUMNS]
+    )
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    # No pandas metadata: the bytes then depend on the data, not on the pandas version.
+    table = table.replace_schema_metadata(None)
+    parquet = folder / f"{stem}.parquet"
+    pq.write_table(table, parquet, compression="zstd", write_statistics=False)
+    csv = write_csv(frame, folder / f"{stem}.csv")
+    return {"parquet": parquet, "csv": csv}
+
+
+def read_register(path: str | Path) -> pd.DataFrame:
+    """Read a register written by :func:`write_register` back with the register's dtypes."""
+    return _typed(pq.read_table(path).to_pandas())
+
+
+_SEVERITY = {
+    "zh": {"high": "高", "medium": "中", "low": "低", "info": "提示"},
+    "en": {"high": "high", "medium": "medium", "low": "low", "info": "info"},
+}
+_ENTITY = {
+    "zh": {
+        "contract": "合同",
+        "county": "县（区）",
+        "city": "全市",
+        "office": "乡镇（街道）民政所",
+        "staff": "购买服务人员",
+        "person": "个人",
+        "payment": "发放记录",
+        "household": "户（所属期）",
+        "account": "银行账户",
+        "programme": "救助类别",
+    },
+}
+_SHEETS = {
+    "zh": {"C": "C 购买服务合同与资金", "S": "S 乡镇人员配备", "F": "F 救助资金使用"},
+    "en": {"C": "C contracts and funding", "S": "S staff coverage", "F": "F relief funds"},
+}
+_HEADERS = {
+    "zh": (
+        "序号",
+        "发现编号",
+        "规则",
+        "问题类型",
+        "严重程度",
+        "县（区）代码",
+        "乡镇（街道）代码",
+        "对象类型",
+        "对象编号",
+        "涉及金额（元）",
+        "问题描述",
+        "依据",
+        "整改建议",
+        "证据",
+        "整改措施",
+        "责任单位",
+        "整改时限",
+        "整改情况",
+    ),
+    "en": (
+        "No.",
+        "Finding ID",
+        "Rule",
+        "Problem",
+        "Severity",
+        "County code",
+        "Township code",
+        "Entity type",
+        "Entity ID",
+        "Amount at stake (yuan)",
+        "Description",
+        "Basis",
+        "Recommendation",
+        "Evidence",
+        "Corrective action",
+        "Responsible unit",
+        "Deadline",
+        "Status",
+    ),
+}
+_WIDTHS = (6, 18, 6, 28, 8, 10, 12, 12, 22, 14, 50, 30, 40, 60, 24, 14, 12, 12)
+
+
+def write_rectification_list(
+    findings: pd.DataFrame, path: str | Path, lang: Literal["zh", "en"] = "zh"
+) -> Path:
+    """Write the 整改清单 for inspectors: one sheet per area, readable headers, blank columns to fill."""
+    from audit.rules import RULES  # the rules import this module: import the catalogue late
+
+    if lang not in _HEADERS:
+        raise ValueError(f"lang must be zh or en, not {lang!r}")
+    frame = sort_register(_typed(findings))
+    meta = {r.id: r for r in RULES}
+    title = {k: (v.title_zh if lang == "zh" else v.title_en) for k, v in meta.items()}
+    basis = {k: (v.basis_zh if lang == "zh" else v.basis_en) for k, v in meta.items()}
+    advice = {k: (v.recommendation_zh if lang == "zh" else v.recommendation_en) for k, v in meta.items()}
+    entity = _ENTITY.get(lang, {})
+    blank = pd.Series([pd.NA] * len(frame), dtype="str", index=frame.index)
+    sheet_frame = pd.DataFrame(
+        {
+            "no": np.arange(1, len(frame) + 1, dtype="int64"),
+            "finding_id": frame["finding_id"],
+            "rule_id": frame["rule_id"],
+            "title": frame["rule_id"].map(title).astype("str"),
+            "severity": frame["severity"].map(_SEVERITY[lang]).astype("str"),
+            "county_code": frame["county_code"],
+            "township_code": frame["township_code"],
+            "entity_type": frame["entity_type"].map(lambda t: entity.get(t, t)).astype("str"),
+            "entity_id": frame["entity_id"],
+            "amount_yuan": frame["amount_yuan"],
+            "description": frame["description_zh" if lang == "zh" else "description_en"],
+            "basis": frame["rule_id"].map(basis).astype("str"),
+            "advice": frame["rule_id"].map(advice).astype("str"),
+            "evidence": frame["evidence"],
+            "action": blank,
+            "unit": blank,
+            "deadline": blank,
+            "status": blank,
+        }
+    )
+    sheet_frame.columns = list(_HEADERS[lang])
+    sheets = {}
+    for area, name in _SHEETS[lang].items():
+        part = sheet_frame.loc[frame["area"] == area].copy()
+        part[_HEADERS[lang][0]] = np.arange(1, len(part) + 1, dtype="int64")
+        sheets[name] = part.reset_index(drop=True)
+    widths = dict(zip(_HEADERS[lang], _WIDTHS, strict=True))
+    return write_xlsx(sheets, path, widths=widths)

@@ -1,0 +1,198 @@
+"""The findings register: stable ids, canonical evidence, unique combination, byte-identical files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from python_calamine import CalamineWorkbook
+
+from audit.exceptions import RuleError
+from audit.findings import (
+    REGISTER_COLUMNS,
+    combine_registers,
+    empty_register,
+    evidence_json,
+    finding_id,
+    read_register,
+    sort_register,
+    to_register,
+    write_rectification_list,
+    write_register,
+)
+from audit.rules import run_rules
+from audit.rules.evidence import finding_rows
+from rule_tables import COUNTY, OTHER, frame, params, resident_id
+
+P = params()
+
+
+def test_finding_id_is_the_first_16_hex_of_sha256():
+    assert finding_id("C1", "contract", "HT-1") == hashlib.sha256(b"C1|contract|HT-1").hexdigest()[:16]
+    assert finding_id("C1", "contract", "HT-1") == "09a4208497b3f496"
+    assert finding_id("F4", "person", "X", "540102") == hashlib.sha256(b"F4|person|X|540102").hexdigest()[:16]
+
+
+def test_evidence_json_is_canonical():
+    text = evidence_json(
+        {
+            "b": 1234.5,
+            "a": pd.Timestamp("2020-05-07"),
+            "c": [np.int64(3), None, np.nan, pd.NaT],
+            "d": {"z": Decimal("1.005"), "y": dt.date(2020, 1, 31), "x": True, "w": "拉萨"},
+            "e": pd.Timestamp("2020-05-07 08:30"),
+        }
+    )
+    assert text == (
+        '{"a":"2020-05-07","b":"1234.50","c":[3,null,null,null],'
+        '"d":{"w":"拉萨","x":true,"y":"2020-01-31","z":"1.00"},"e":"2020-05-07T08:30:00"}'
+    )
+
+
+def _raw(**changes):
+    base = dict(
+        county_code=["540102", "540102"],
+        entity_id=["B", "A"],
+        description_zh=["乙", "甲"],
+        description_en=["b", "a"],
+        evidence=[{"k": 2}, {"k": 1}],
+        amount_yuan=[1.005, np.nan],
+    )
+    return finding_rows(**{**base, **changes})
+
+
+def test_to_register_and_sort():
+    reg = sort_register(to_register(_raw(), rule_id="C8", area="C", severity="high", entity_type="contract"))
+    assert tuple(reg.columns) == REGISTER_COLUMNS
+    assert reg["entity_id"].tolist() == ["A", "B"]
+    assert reg["finding_id"].tolist() == [
+        finding_id("C8", "contract", "A"),
+        finding_id("C8", "contract", "B"),
+    ]
+    assert reg["evidence"].tolist() == ['{"k":1}', '{"k":2}']
+    assert reg["township_code"].isna().all()
+    assert reg["amount_yuan"].iloc[1] == 1.0  # rounded to the fen (1.005 is 1.00499... in binary)
+
+
+def test_sort_follows_the_catalogue_not_the_alphabet():
+    regs = [
+        to_register(_raw(), rule_id=r, area=r[0], severity="low", entity_type="contract")
+        for r in ("F10", "S2", "F2", "C9", "S10")
+    ]
+    assert sort_register(pd.concat(regs))["rule_id"].unique().tolist() == ["C9", "S2", "S10", "F2", "F10"]
+
+
+def test_cross_county_rows_hash_the_county():
+    raw = _raw(entity_id=["X", "X"], county_code=[COUNTY, OTHER], cross_county=True)
+    reg = to_register(raw, rule_id="F4", area="F", severity="high", entity_type="person")
+    assert reg["finding_id"].tolist() == [
+        finding_id("F4", "person", "X", COUNTY),
+        finding_id("F4", "person", "X", OTHER),
+    ]
+
+
+def test_combining_two_counties_that_raised_the_same_entity_keeps_ids_unique():
+    a = to_register(_raw(entity_id=["ACC"], county_code=[COUNTY], description_zh=["x"], description_en=["x"],
+                         evidence=[{}], amount_yuan=[1.0]), rule_id="F7", area="F", severity="medium",
+                    entity_type="account")  # fmt: skip
+    b = a.assign(county_code=OTHER)
+    other = to_register(_raw(), rule_id="C8", area="C", severity="high", entity_type="contract")
+    combined = combine_registers([a, b, other, empty_register()])
+    assert combined["finding_id"].is_unique
+    f7 = combined.loc[combined["rule_id"] == "F7"]
+    assert f7["finding_id"].tolist() == [
+        finding_id("F7", "account", "ACC", COUNTY),
+        finding_id("F7", "account", "ACC", OTHER),
+    ]
+    # rows that did not clash keep the plain id
+    assert finding_id("C8", "contract", "A") in set(combined["finding_id"])
+    with pytest.raises(RuleError, match="combined twice"):
+        combine_registers([a, a])
+
+
+def _register():
+    """A fresh small register from real rules: C (ineligible contractor, a formula-like name), S, F."""
+    pid = resident_id(seq="001")
+    tables = {
+        "contracts": frame(
+            "contracts",
+            {"contract_id": "0012", "contractor_type": "其他", "contractor_name": '=HYPERLINK("x")'},
+            {"contract_id": "=1+1"},
+        ),
+        "staff": frame("staff", {"staff_id": "S1", "education": "大专"}),
+        "relief_payments": frame(
+            "relief_payments",
+            {"payment_id": "P1", "person_id": pid},
+            {"payment_id": "P2", "person_id": pid},
+        ),
+    }
+    county = run_rules(tables, P, scope="county", county=COUNTY).findings
+    return combine_registers([county, run_rules(tables, P, scope="city").findings])
+
+
+@pytest.fixture(scope="module")
+def register():
+    return _register()
+
+
+def _digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_same_inputs_give_byte_identical_files(tmp_path):
+    first = write_register(_register(), tmp_path / "one")
+    second = write_register(_register(), tmp_path / "two")
+    for kind in ("parquet", "csv"):
+        assert _digest(first[kind]) == _digest(second[kind]), kind
+    x1 = write_rectification_list(_register(), tmp_path / "one.xlsx")
+    x2 = write_rectification_list(_register(), tmp_path / "two.xlsx")
+    assert _digest(x1) == _digest(x2)
+
+
+def test_parquet_reads_back_as_the_register(tmp_path, register):
+    reg = register
+    back = read_register(write_register(reg, tmp_path)["parquet"])
+    pd.testing.assert_frame_equal(back, reg)
+
+
+def test_csv_has_a_bom_neutralised_text_and_ids_as_text(tmp_path, register):
+    path = write_register(register, tmp_path, stem="reg")["csv"]
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(path, encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    assert back.columns.tolist() == list(REGISTER_COLUMNS)
+    c1 = back.loc[back["rule_id"] == "C1"].iloc[0]
+    assert c1["entity_id"] == "0012"  # a leading zero kept
+    assert c1["amount_yuan"] == "79504.00"
+    assert json.loads(c1["evidence"])["contractor_name"] == '=HYPERLINK("x")'  # inside JSON: starts with {
+    assert set(back.loc[back["rule_id"] == "C9", "entity_id"]) == {"0012", "'=1+1"}
+
+
+def test_the_register_itself_keeps_values_as_found(register):
+    assert "=1+1" in set(register["entity_id"])
+
+
+def test_rectification_list_has_one_sheet_per_area_with_text_ids(tmp_path, register):
+    path = write_rectification_list(register, tmp_path / "list.xlsx")
+    book = CalamineWorkbook.from_path(str(path))
+    assert book.sheet_names == ["C 购买服务合同与资金", "S 乡镇人员配备", "F 救助资金使用"]
+    c = book.get_sheet_by_name("C 购买服务合同与资金").to_python()
+    assert c[0][:4] == ["序号", "发现编号", "规则", "问题类型"]
+    ids = sorted((row[2], row[8]) for row in c[1:])
+    assert ids == [("C1", "0012"), ("C9", "'=1+1"), ("C9", "0012")]  # text, never 12; no formula
+    assert all(isinstance(row[1], str) for row in c[1:])
+    f = book.get_sheet_by_name("F 救助资金使用").to_python()
+    assert [row[2] for row in f[1:]] == ["F3"]
+    assert f[1][4] == "高"
+
+
+def test_rectification_list_in_english(tmp_path, register):
+    path = write_rectification_list(register, tmp_path / "list.xlsx", lang="en")
+    book = CalamineWorkbook.from_path(str(path))
+    assert book.sheet_names[0] == "C contracts and funding"
+    assert book.get_sheet_by_name("S staff coverage").to_python()[0][1] == "Finding ID"

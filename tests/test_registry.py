@@ -1,0 +1,128 @@
+"""The rule registry: the catalogue's 30 rules with their metadata; duplicates and unknown ids refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from audit.exceptions import RuleError
+from audit.rules import RULES, RuleRegistry, rule
+from audit.rules.evidence import no_findings
+
+# From shared/RULES.md, written out by hand.
+SEVERITY = {
+    "C1": "high", "C2": "medium", "C3": "medium", "C4": "high", "C5": "high", "C6": "medium",
+    "C7": "high", "C8": "high", "C9": "info",
+    "S1": "high", "S2": "medium", "S3": "low", "S4": "medium", "S5": "high", "S6": "high",
+    "S7": "medium", "S8": "medium", "S9": "info", "S10": "medium",
+    "F1": "high", "F2": "high", "F3": "high", "F4": "high", "F5": "medium", "F6": "high",
+    "F7": "medium", "F8": "low", "F9": "medium", "F10": "medium", "F11": "info",
+}  # fmt: skip
+# From docs/architecture.md (S5 also raises "person" rows).
+ENTITY = {
+    **dict.fromkeys(["C1", "C2", "C3", "C7", "C8", "C9"], "contract"),
+    **dict.fromkeys(["C4", "C6", "F10", "F11"], "county"),
+    **dict.fromkeys(["C5", "S3", "S9"], "city"),
+    **dict.fromkeys(["S1", "S2", "S8", "S10"], "office"),
+    **dict.fromkeys(["S4", "S5", "S6", "S7"], "staff"),
+    **dict.fromkeys(["F1", "F2", "F3", "F8"], "payment"),
+    **dict.fromkeys(["F4", "F6"], "person"),
+    "F5": "household",
+    "F7": "account",
+    "F9": "programme",
+}
+CITY_PARTS = {"C4", "C5", "S3", "S5", "S9", "F4", "F9"}
+CITY_ONLY = {"C5", "S3", "S9", "F9"}
+
+
+def test_the_catalogue_has_thirty_rules_in_order():
+    assert RULES.ids() == (
+        "C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8", "C9",
+        "S1", "S2", "S3", "S4", "S5", "S6", "S7", "S8", "S9", "S10",
+        "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "F11",
+    )  # fmt: skip
+    assert len(RULES) == 30
+
+
+def test_severities_and_entities_follow_the_catalogue():
+    assert {r.id: r.severity for r in RULES} == SEVERITY
+    assert {r.id: r.entity_type for r in RULES} == ENTITY
+    assert {r.id: r.area for r in RULES} == {k: k[0] for k in SEVERITY}
+
+
+def test_scopes():
+    assert {r.id for r in RULES if "city" in r.scopes} == CITY_PARTS
+    assert {r.id for r in RULES if "county" not in r.scopes} == CITY_ONLY
+    assert [r.id for r in RULES.select(area="S", scope="city")] == ["S3", "S5", "S9"]
+
+
+def test_every_rule_has_texts_in_both_languages():
+    for r in RULES:
+        for text in (
+            r.title_zh,
+            r.title_en,
+            r.basis_zh,
+            r.basis_en,
+            r.recommendation_zh,
+            r.recommendation_en,
+        ):
+            assert text.strip(), r.id
+
+
+def test_unknown_id_is_refused_naming_the_known_ones():
+    with pytest.raises(RuleError, match=r"unknown rule 'C10'.*C1, C2"):
+        RULES["C10"]
+
+
+def _register(registry, rule_id="C1", **changes):
+    meta = dict(
+        title_zh="测试",
+        title_en="test",
+        severity="high",
+        entity_type="contract",
+        requires=("contracts",),
+        basis_zh="依据",
+        basis_en="basis",
+        recommendation_zh="建议",
+        recommendation_en="advice",
+        registry=registry,
+    )
+    return rule(rule_id, **{**meta, **changes})(lambda t, p: no_findings())
+
+
+def test_duplicate_id_is_refused():
+    registry = RuleRegistry()
+    _register(registry)
+    with pytest.raises(RuleError, match="C1 is already registered"):
+        _register(registry)
+    assert len(registry) == 1
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "changes", "message"),
+    [
+        ("X1", {}, "not an area letter"),
+        ("C1", {"severity": "urgent"}, "severity 'urgent'"),
+        ("C1", {"entity_type": "thing"}, "entity type 'thing'"),
+        ("C1", {"requires": ("contract",)}, "unknown tables"),
+        ("C1", {"optional": ("death",)}, "unknown tables"),
+        ("C1", {"requires": ()}, "names no table"),
+        ("C1", {"scope": "province"}, "unknown scope"),
+    ],
+)
+def test_malformed_metadata_is_refused(rule_id, changes, message):
+    with pytest.raises(RuleError, match=message):
+        _register(RuleRegistry(), rule_id, **changes)
+
+
+def test_a_second_part_of_the_same_scope_is_refused():
+    registry = RuleRegistry()
+    r = _register(registry)
+    r.part("city")(lambda t, p: no_findings())
+    assert r.scopes == ("county", "city")
+    with pytest.raises(RuleError, match="already has a city-scope part"):
+        r.part("city")(lambda t, p: no_findings())
+
+
+def test_select_refuses_an_unknown_area():
+    with pytest.raises(RuleError, match="unknown area 'X'"):
+        RULES.select(area="X")
