@@ -1,0 +1,190 @@
+"""Running the notebooks: one notebook with papermill, and one county's inspection report.
+
+Each notebook runs in a fresh kernel with a time limit per cell; its executed copy is
+written under a temporary name and renamed when whole, so a folder never holds half a
+notebook. A failing or timed-out cell raises :class:`~audit.exceptions.ExecutionError`
+with that cell's error and keeps the failed notebook as ``<name>.failed.ipynb`` beside
+where the good one would have gone. Kernels start with ``PYTHONWARNINGS=ignore`` so that
+warnings never reach a report (the report assembler also drops any stderr that remains).
+
+papermill changes the process's working directory while it runs: run one notebook at a
+time per process (the batch runner uses processes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.exceptions import ExecutionError, ParameterError
+from audit.runspec import ALLOWED_ROOTS_ENV, AREAS, CITY_NOTEBOOK, RunSpec, project_root
+
+DEFAULT_TIMEOUT = 600.0
+"""Seconds one cell may run before the kernel is interrupted."""
+
+
+@dataclass(frozen=True)
+class Result:
+    """One executed notebook."""
+
+    notebook: Path
+    output: Path
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CountyResult:
+    """One county's (or the city's) run: its folder, executed notebooks and report files."""
+
+    county: str
+    folder: Path
+    notebooks: tuple[Path, ...]
+    html: Path
+    pdf: Path | None
+    findings: tuple[Path, ...]
+    seconds: float
+
+
+def notebook_path(name: str) -> Path:
+    """The committed notebook ``name`` (``contracts``, ``staffing``, ``relief`` or ``city``)."""
+    if name not in AREAS and name != CITY_NOTEBOOK:
+        allowed = ", ".join([*AREAS, CITY_NOTEBOOK])
+        raise ParameterError(f"unknown notebook {name!r}; allowed: {allowed}")
+    return project_root() / "notebooks" / f"{name}.ipynb"
+
+
+@contextlib.contextmanager
+def _kernel_environment(extra: Mapping[str, str]) -> Iterator[None]:
+    # The kernel inherits this process's environment: the only way papermill offers to set it.
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def execute_notebook(
+    notebook: str | Path,
+    output_path: str | Path,
+    parameters: Mapping[str, Any],
+    *,
+    timeout: float,
+    cwd: str | Path,
+    kernel_name: str = "python3",
+    env: Mapping[str, str] | None = None,
+) -> Result:
+    """Run ``notebook`` with ``parameters`` in a fresh kernel; write the executed copy to ``output_path``."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook, output_path = Path(notebook), Path(output_path)
+    if not notebook.is_file():
+        raise ExecutionError(f"{notebook}: no such notebook")
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = output_path.with_name(f".{output_path.stem}.partial.ipynb")
+    failed = output_path.with_name(f"{output_path.stem}.failed.ipynb")
+    failed.unlink(missing_ok=True)
+    started = time.perf_counter()
+    try:
+        with _kernel_environment({"PYTHONWARNINGS": "ignore", **(env or {})}):
+            papermill.execute_notebook(
+                str(notebook),
+                str(partial),
+                parameters=dict(parameters),
+                kernel_name=kernel_name,
+                cwd=str(cwd),
+                execution_timeout=timeout,
+                log_output=False,
+                progress_bar=False,
+                request_save_on_cell_execute=False,
+                interrupt_on_timeout=True,  # a hung cell becomes an error papermill saves
+            )
+    except PapermillExecutionError as exc:
+        seconds = time.perf_counter() - started
+        _keep(partial, failed)
+        if exc.ename == "KeyboardInterrupt":
+            why = f"did not finish within {timeout:g} s and was interrupted"
+        else:
+            why = f"raised {exc.ename}: {str(exc.evalue).strip() or '(no message)'}"
+        raise ExecutionError(
+            f"{notebook.name}: cell {exc.exec_count or exc.cell_index} {why} "
+            f"(after {seconds:.1f} s); the failed notebook is kept at {failed}"
+        ) from None
+    except Exception as exc:  # kernel died, would not start, notebook unreadable
+        _keep(partial, failed)
+        raise ExecutionError(f"{notebook.name}: {type(exc).__name__}: {exc}") from None
+    os.replace(partial, output_path)
+    return Result(notebook, output_path, time.perf_counter() - started)
+
+
+def _keep(partial: Path, failed: Path) -> None:
+    if partial.exists():
+        os.replace(partial, failed)
+
+
+def run_county(
+    spec: RunSpec,
+    areas: Sequence[str] = tuple(AREAS),
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    pdf: bool = True,
+    kernel_name: str = "python3",
+) -> CountyResult:
+    """Run a county's area notebooks into ``spec.out`` and render its report there (HTML, PDF)."""
+    unknown = [a for a in areas if a not in AREAS]
+    if unknown or not areas:
+        raise ParameterError(f"unknown area(s) {unknown or '(none)'}; allowed: {', '.join(AREAS)}")
+    ordered = [a for a in AREAS if a in areas]  # reading order, whatever order they were asked in
+    return _run(spec, ordered, timeout=timeout, pdf=pdf, kernel_name=kernel_name)
+
+
+def run_city(
+    spec: RunSpec, *, timeout: float = DEFAULT_TIMEOUT, pdf: bool = True, kernel_name: str = "python3"
+) -> CountyResult:
+    """Run the city roll-up notebook into ``spec.out`` and render its report there."""
+    return _run(spec, [CITY_NOTEBOOK], timeout=timeout, pdf=pdf, kernel_name=kernel_name)
+
+
+def _run(spec: RunSpec, names: Sequence[str], *, timeout: float, pdf: bool, kernel_name: str) -> CountyResult:
+    from audit import reports
+
+    started = time.perf_counter()
+    if pdf:
+        reports.chromium_executable()  # no Chromium: say so before minutes of notebooks, not after
+    folder = spec.out
+    folder.mkdir(parents=True, exist_ok=True)
+    # the kernel checks its paths again: it must know the roots this run was allowed
+    env = {ALLOWED_ROOTS_ENV: os.pathsep.join(str(r) for r in spec.allowed)}
+    executed = []
+    for name in names:
+        result = execute_notebook(
+            notebook_path(name),
+            folder / f"{name}.ipynb",
+            spec.notebook_parameters(),
+            timeout=timeout,
+            cwd=folder,
+            kernel_name=kernel_name,
+            env=env,
+        )
+        executed.append(result.output)
+    html = reports.render_html(executed, folder / "report.html", lang=spec.lang)
+    pdf_path: Path | None = None
+    if pdf:
+        pdf_path = reports.render_pdf(html, folder / "report.pdf")
+    else:
+        (folder / "report.pdf").unlink(missing_ok=True)  # an old PDF would not match this run's HTML
+    stems = [f"findings-{AREAS[n]}" if n in AREAS else f"findings-{n}" for n in names]
+    findings = tuple(p for p in (folder / f"{s}.parquet" for s in stems) if p.is_file())
+    return CountyResult(
+        spec.county, folder, tuple(executed), html, pdf_path, findings, time.perf_counter() - started
+    )
