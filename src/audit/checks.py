@@ -1,0 +1,208 @@
+"""Tiny vectorised checks the schemas are made of.
+
+A column check takes a whole Series (and its keyword arguments) and returns a boolean
+Series on the same index, ``True`` where the value passes; a frame check takes the
+DataFrame and the ``columns`` it compares. Missing values pass every check here: whether a
+value may be missing is the schema's ``nullable``, reported as ``not_null``.
+
+The first line of each docstring is the English failure message, pandera style;
+:data:`MESSAGES` pairs it with the Chinese one for the bilingual data-quality log. A message
+may hold ``str.format`` fields filled from the check's arguments (see :func:`message`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from audit import identifiers
+from audit.contract import CITY_CODE
+
+CheckFn = Callable[..., pd.Series]
+
+_MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+
+def _na_passes(ok: pd.Series, s: pd.Series) -> pd.Series:
+    return ok | s.isna()
+
+
+def resident_id(s: pd.Series) -> pd.Series:
+    """Invalid resident ID number (GB 11643): wrong length, characters, check digit or birth date."""
+    return _na_passes(identifiers.resident_id_valid(s), s)
+
+
+def uscc(s: pd.Series) -> pd.Series:
+    """Invalid unified social credit code (GB 32100): wrong length, characters or check character."""
+    return _na_passes(identifiers.uscc_valid(s), s)
+
+
+def luhn(s: pd.Series) -> pd.Series:
+    """Account number fails the Luhn check (common for passbook accounts, so only noted)."""
+    # A value that is not all digits fails ``digits`` already; one report of it is enough.
+    return _na_passes(identifiers.luhn_valid(s) | ~identifiers.digits_only(s), s)
+
+
+def digits(s: pd.Series) -> pd.Series:
+    """Not made of digits only."""
+    return _na_passes(identifiers.digits_only(s), s)
+
+
+def division_code(s: pd.Series) -> pd.Series:
+    """Not a division code of 6 or 9 digits (GB/T 2260)."""
+    return _na_passes(identifiers.division_code_valid(s), s)
+
+
+def month(s: pd.Series) -> pd.Series:
+    """Not a month written YYYY-MM with the month 01-12."""
+    arr = pa.array(s.array) if isinstance(s.dtype, pd.StringDtype) else pa.array(s.astype("str").array)
+    ok = pc.match_substring_regex(arr, _MONTH).fill_null(True)
+    return pd.Series(ok.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
+
+
+def cents(s: pd.Series) -> pd.Series:
+    """Not an amount in yuan with at most 2 decimals."""
+    values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = np.isfinite(values)
+    fen = np.where(finite, values, 0.0) * 100
+    # Tolerate float noise: 0.0001 fen, plus a relative margin for very large sums.
+    ok = finite & (np.abs(fen - np.rint(fen)) <= 1e-4 + np.abs(fen) * 1e-13)
+    return pd.Series(ok | np.isnan(values), index=s.index, dtype=bool)
+
+
+def finite(s: pd.Series) -> pd.Series:
+    """Not a finite number."""
+    values = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    return pd.Series(np.isfinite(values) | np.isnan(values), index=s.index, dtype=bool)
+
+
+def one_of(s: pd.Series, allowed: Sequence[str]) -> pd.Series:
+    """Not one of the allowed values: {allowed}."""
+    return s.isin(list(allowed)) | s.isna()
+
+
+def at_least(s: pd.Series, minimum: float) -> pd.Series:
+    """Less than {minimum}."""
+    return (s >= minimum) | s.isna()
+
+
+def dates_ordered(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """{last} is before {first}."""
+    first, last = columns
+    return ~(df[last] < df[first]).fillna(False).astype(bool)
+
+
+def division_parent(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """Wrong parent code: 540100 for a county, the first 6 digits of the code for a township."""
+    code, parent = columns
+    consistent = identifiers.parent_consistent(df[code], df[parent])
+    township = (df[code].str.len() == 9).fillna(False).astype(bool)
+    of_city = (df[parent] == CITY_CODE).fillna(False).astype(bool)
+    return (consistent & (township | of_city)) | df[code].isna() | df[parent].isna()
+
+
+def division_level(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
+    """Level does not match the code: county for 6 digits, township for 9."""
+    code, level = columns
+    length = df[code].str.len().fillna(0).to_numpy(dtype=np.int64)
+    expected = np.where(length == 9, "township", np.where(length == 6, "county", ""))
+    # A code of another length already fails its own check; no level can match it.
+    matches = (df[level] == expected).fillna(False).to_numpy(dtype=bool)
+    return pd.Series(matches | (expected == ""), index=df.index) | df[level].isna()
+
+
+def _known(s: pd.Series, known: pd.Series) -> pd.Series:
+    return s.isin(known.dropna().unique()) | s.isna()
+
+
+def post_known(s: pd.Series, known: pd.Series) -> pd.Series:
+    """Neither a township in the division register nor the city bureau (540100)."""
+    return _known(s, known)
+
+
+def township_known(s: pd.Series, known: pd.Series) -> pd.Series:
+    """Not a township in the division register."""
+    return _known(s, known)
+
+
+def contract_known(s: pd.Series, known: pd.Series) -> pd.Series:
+    """No contract with this number in the contracts table."""
+    return _known(s, known)
+
+
+def on_roll(s: pd.Series, known: pd.Series) -> pd.Series:
+    """Person not on the roll of beneficiaries."""
+    return _known(s, known)
+
+
+COLUMN_CHECKS: dict[str, CheckFn] = {
+    fn.__name__: fn
+    for fn in (resident_id, uscc, luhn, digits, division_code, month, cents, finite, one_of, at_least)
+}
+"""Checks of one column, by name."""
+
+FRAME_CHECKS: dict[str, CheckFn] = {
+    fn.__name__: fn for fn in (dates_ordered, division_parent, division_level)
+}
+"""Checks across the columns of a row, by name."""
+
+REFERENCE_CHECKS: dict[str, CheckFn] = {
+    fn.__name__: fn for fn in (post_known, township_known, contract_known, on_roll)
+}
+"""Checks that a value is ``known`` in another table, by name."""
+
+_TABLE_LEVEL_EN = {
+    "column_missing": "Required column {column} is missing.",
+    "dtype": "Column has type {actual}; the contract wants {expected}.",
+    "not_null": "Value missing.",
+    "unique": "Value is not unique in the table.",
+}
+
+_ZH = {
+    "resident_id": "身份证号无效（GB 11643）：位数、字符、校验码或出生日期不符。",
+    "uscc": "统一社会信用代码无效（GB 32100）：位数、字符或校验码不符。",
+    "luhn": "银行账号未通过 Luhn 校验（存折账户常见，仅作提示）。",
+    "digits": "不是纯数字。",
+    "division_code": "不是6位或9位的区划代码（GB/T 2260）。",
+    "month": "不是 YYYY-MM 格式的月份（月份为 01-12）。",
+    "cents": "不是最多两位小数的金额（元）。",
+    "finite": "不是有限数值。",
+    "one_of": "不是允许的取值之一：{allowed}。",
+    "at_least": "小于 {minimum}。",
+    "dates_ordered": "{last_zh}早于{first_zh}。",
+    "division_parent": "上级代码错误：县级单位应为 540100，乡镇应为本代码前6位。",
+    "division_level": "级别与代码不符：6位代码应为 county，9位代码应为 township。",
+    "post_known": "既不是行政区划表中的乡镇，也不是市局（540100）。",
+    "township_known": "不是行政区划表中的乡镇。",
+    "contract_known": "合同表中没有此编号的合同。",
+    "on_roll": "此人不在救助对象名册中。",
+    "column_missing": "缺少必需列 {column}。",
+    "dtype": "列类型为 {actual}，数据规范要求 {expected}。",
+    "not_null": "值缺失。",
+    "unique": "值在表中重复。",
+}
+
+
+def _first_line(fn: CheckFn) -> str:
+    return (inspect.getdoc(fn) or "").splitlines()[0]
+
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    **{
+        name: (_first_line(fn), _ZH[name])
+        for name, fn in {**COLUMN_CHECKS, **FRAME_CHECKS, **REFERENCE_CHECKS}.items()
+    },
+    **{name: (en, _ZH[name]) for name, en in _TABLE_LEVEL_EN.items()},
+}
+"""Every check name -> (English message, Chinese message), both possibly with format fields."""
+
+
+def message(name: str, **fields: object) -> tuple[str, str]:
+    """The English and Chinese failure messages of check ``name`` with its fields filled in."""
+    en, zh = MESSAGES[name]
+    return en.format(**fields), zh.format(**fields)
