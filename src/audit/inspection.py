@@ -499,6 +499,20 @@ class CityInspection(_Inspection):
         return run_rules(self.tables, self.params, scope="city")
 
     @functools.cached_property
+    def bureau_run(self) -> Any:
+        """The city bureau's own contracts and staff (county code = the city's), run like a county."""
+        from audit.rules import run_rules
+
+        return run_rules(self.tables, self.params, scope="county", county=self.params.city_code)
+
+    @functools.cached_property
+    def register(self) -> pd.DataFrame:
+        """The roll-up's own register: city-wide and cross-county findings, and the city bureau's."""
+        from audit.findings import combine_registers
+
+        return combine_registers([self.city_run.findings, self.bureau_run.findings])
+
+    @functools.cached_property
     def county_findings(self) -> pd.DataFrame:
         """Every county's county-scope findings, one register."""
         from audit.findings import combine_registers
@@ -541,13 +555,14 @@ class CityInspection(_Inspection):
         formats = {s: P.count for s in (*SEVERITIES, "total")} | {"amount_yuan": P.yuan}
         html = P.heading(t("summary.heading"), 2) + P.heading(t("city.by_county"), 3)
         html += P.table(frame, headers, formats=formats)
-        html += P.heading(t("summary.rules"), 3) + self._results_table(self.city_run.results)
+        results = pd.concat([self.city_run.results, self.bureau_run.results], ignore_index=True)
+        html += P.heading(t("summary.rules"), 3) + self._results_table(results)
         return self._fragment(html, "summary")
 
     def city_findings(self) -> P.Fragment:
         """The findings only the whole city shows: cross-county and city-wide rules."""
         html = P.heading(self._t("city.cross_county"), 2)
-        html += self._findings_table(self.city_run.findings, county_column=True)
+        html += self._findings_table(self.register, county_column=True)
         return self._fragment(html, "city")
 
     def chart(self, kind: str = "counties") -> P.Fragment:
@@ -576,8 +591,9 @@ class CityInspection(_Inspection):
         """Write the city-scope findings register (full values: restricted) and results to ``out``."""
         from audit.findings import write_register
 
-        written = dict(write_register(self.city_run.findings, self.spec.out, "findings-city"))
-        written["results"] = self._write_results(self.city_run.results, "results-city")
+        written = dict(write_register(self.register, self.spec.out, "findings-city"))
+        results = pd.concat([self.city_run.results, self.bureau_run.results], ignore_index=True)
+        written["results"] = self._write_results(results, "results-city")
         return written
 
 
