@@ -7,6 +7,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -14,9 +15,10 @@ import pytest
 import xlsxwriter
 
 from audit import cli
+from audit import ingest as ingest_module
 from audit.exceptions import TableError, TableErrors
 from audit.ingest import ingest
-from audit.store import Store
+from audit.store import Store, StoreWriter
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TODAY = dt.date(2025, 1, 1)
@@ -262,3 +264,97 @@ def test_the_real_schemas_accept_the_repaired_submission(submission, tmp_path):
     assert set(log.loc[log["action"] == "quarantined", "check"]) == {
         "more than 2 decimals", "not a date", "digits lost", "wrong number of fields", "not an amount",
     }  # fmt: skip
+
+
+def _typed_payments(folder: Path) -> Path:
+    """Typed Parquet roll and payments, counties interleaved, damage early, in the middle and late."""
+    folder.mkdir()
+    people = [damaged.P1, damaged.P2, damaged.P3, damaged.P4, damaged.P5]
+    roll = {"身份证号": people[:4], "姓名": list("abcd"), "户编号": ["H1", "H2", "H3", "H4"],
+            "所属乡镇": ["540102001"] * 3 + ["540103001"], "救助类别": ["城市低保"] * 4, "家庭人口": [1] * 4,
+            "纳入日期": [dt.date(2019, 1, 1)] * 4, "退出日期": pa.nulls(4, pa.date32()),
+            "银行账号": [damaged.ACCOUNTS[p] for p in people[:4]]}  # fmt: skip
+    pq.write_table(pa.table(roll), folder / "beneficiaries.parquet")
+    n = 40
+    who = [people[i % 5] for i in range(n)]  # P5 is not on the roll: flagged
+    pay = {
+        "流水号": [f"F{i:03d}" for i in range(n)],
+        "身份证号": who,
+        "户编号": [f"H{people.index(p) + 1}" for p in who],
+        "救助类别": ["城市低保"] * n,
+        "所属期": [f"2020-{i % 12 + 1:02d}" for i in range(n)],
+        "发放金额": [100.0 + i for i in range(n)],
+        "发放日期": [dt.date(2020, i % 12 + 1, 7) for i in range(n)],
+        "银行账号": [damaged.ACCOUNTS[p] for p in who],
+        "县区代码": [p[:6] for p in who],
+    }
+    pay["发放金额"][3] = 12.345  # more than 2 decimals: quarantined
+    pay["流水号"][10] = "F025"  # repeats row 27 of the file, in another block: both quarantined
+    pay["发放日期"][12] = dt.date(2030, 1, 7)  # after the day of ingest: flagged
+    pay["身份证号"][17] = damaged.LOST  # digits lost: quarantined
+    pay["流水号"][20] = " F020 "  # spaces removed
+    pay["流水号"][29] = "F028"  # repeats the row above it, in the same block of 7
+    for column in pay:  # a totals row and a blank row
+        pay[column][33] = "合计" if column == "流水号" else None
+        pay[column][36] = None
+    types = {"发放金额": pa.float64(), "发放日期": pa.date32()}
+    table = pa.table({k: pa.array(v, type=types.get(k, pa.string())) for k, v in pay.items()})
+    pq.write_table(table, folder / "relief_payments.parquet")
+    return folder
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 7, 16])
+def test_blocks_do_not_change_the_store(tmp_path, chunk_rows):
+    pytest.importorskip("audit.schemas")
+    folder = _typed_payments(tmp_path / "sub")
+    whole = ingest(folder, tmp_path / "whole", today=TODAY)
+    cut = ingest(folder, tmp_path / "cut", today=TODAY, chunk_rows=chunk_rows)
+    held = Store.open(whole.store).quarantine("relief_payments").set_index("src_row")
+    assert held["checks"].to_dict() == {
+        5: "more than 2 decimals", 12: "unique", 19: "digits lost", 27: "unique", 30: "unique", 31: "unique",
+    }  # fmt: skip
+    log = whole.quality
+    assert set(log.loc[log["action"] == "flagged", "check"]) == {"on_roll", "date after today"}
+    assert _counts(whole, "relief_payments", "") == _counts(cut, "relief_payments", "")
+    a, b = whole.store, cut.store
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert len(files) == 7  # manifest, log, quarantine, 2 roll and 2 payment partitions
+    for rel in files:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+def test_hash_collisions_cost_time_not_results(stand_in, submission, tmp_path, monkeypatch):
+    folder = _typed_payments(tmp_path / "sub")
+    expected = [ingest(f, tmp_path / f"{i}-whole", today=TODAY) for i, f in enumerate((folder, submission))]
+    # Every key then "repeats" across blocks, and every roll entry shares one hash.
+    monkeypatch.setattr(ingest_module, "_hashes", lambda text: np.zeros(len(text), dtype=np.uint64))
+    for i, f in enumerate((folder, submission)):
+        result = ingest(f, tmp_path / f"{i}-cut", today=TODAY, chunk_rows=2)
+        pd.testing.assert_frame_equal(result.quality, expected[i].quality)
+        assert result.manifest == expected[i].manifest
+        pay = Store.open(result.store).read("relief_payments")
+        pd.testing.assert_frame_equal(pay, Store.open(expected[i].store).read("relief_payments"))
+
+
+def test_checks_across_tables_read_only_the_columns_they_compare(tmp_path, monkeypatch):
+    pytest.importorskip("audit.schemas")
+    folder = _typed_payments(tmp_path / "sub")
+    asked = []
+    for method in ("read", "scan"):
+        real = getattr(StoreWriter, method)
+
+        def record(self, table, *args, _real=real, _method=method, **kwargs):
+            asked.append((_method, table, tuple(args[0]) if args else None))
+            return _real(self, table, *args, **kwargs)
+
+        monkeypatch.setattr(StoreWriter, method, record)
+    monkeypatch.setattr(ingest_module, "REFERENCE_ROWS", 5)  # payments checked 5 rows at a time
+    result = ingest(folder, tmp_path / "store", today=TODAY, chunk_rows=7)
+    assert asked == [
+        ("read", "beneficiaries", ("person_id",)),
+        ("scan", "relief_payments", ("person_id", "county_code", "src_file", "src_sheet", "src_row")),
+    ]
+    log = result.quality
+    # P5 (not on the roll) is paid in rows 6, 11, ... 41; row 31 is quarantined (F028 twice)
+    assert sorted(log.loc[log["check"] == "on_roll", "row"]) == [6, 11, 16, 21, 26, 36, 41]

@@ -114,3 +114,22 @@ def test_commit_replaces_an_older_store(tmp_path):
     assert st.counties() == ("540104",)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["store"]
     assert json.loads((tmp_path / "store" / "manifest.json").read_text())["tables"]["relief_payments"]
+
+
+def test_a_files_bytes_depend_on_its_rows_not_on_how_they_were_appended(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "ROW_GROUP_ROWS", 3)
+    rows = _payments("540102", 7)
+    for name, cuts in (("a", [7]), ("b", [1, 4, 2]), ("c", [2, 2, 2, 1])):
+        writer = Store.create(tmp_path / name)
+        start = 0
+        for n in cuts:
+            writer.append("relief_payments", rows.iloc[start : start + n])
+            start += n
+        assert writer.counts["relief_payments"] == {"540102": 7}
+        writer.commit({"tables": {"relief_payments": {"counties": {"540102": 7}}}}, rows.iloc[:0, :0])
+    part = "tables/relief_payments/county_code=540102/part-0.parquet"
+    meta = pq.ParquetFile(tmp_path / "a" / part).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [3, 3, 1]
+    assert Store.open(tmp_path / "c").read("relief_payments")["src_row"].tolist() == list(range(2, 9))
+    for name in ("b", "c"):
+        assert (tmp_path / name / part).read_bytes() == (tmp_path / "a" / part).read_bytes(), name

@@ -2,7 +2,12 @@
 
 Files are taken one at a time in contract order (divisions before the tables whose county
 comes from them, the roll before the payments), and big files in blocks of
-:data:`CHUNK_ROWS`, so memory stays bounded by a block, not by the submission. For every
+:data:`CHUNK_ROWS`, so memory stays bounded by a block, not by the submission (what grows
+with a table is 8 bytes a row, the hash of its unique key). The next block is read and the
+last one written on other threads while a block is checked; the result does not depend on
+the blocks: keys repeating across blocks are quarantined as in one validation of the whole
+table (see ``_Run.unique_across_blocks``), and the store's files are byte for byte the
+same. For every
 file and sheet, ``rows_read = rows_loaded + rows_quarantined + rows_skipped`` where the
 skipped rows are blank rows and totals rows, which are not data; the manifest records
 each count. A row that cannot be used is quarantined with its location and the reason;
@@ -17,9 +22,11 @@ import datetime as dt
 import hashlib
 import importlib
 import os
+import queue
 import re
+import threading
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -27,15 +34,30 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit import __version__, readers, repairs
 from audit.contract import CITY_CODE, TABLES, Kind, Table
 from audit.exceptions import InputError, TableError, TableErrors
 from audit.repairs import Issue
-from audit.store import LOCATION, QUALITY_COLUMNS, StoreWriter, partitioned, table_schema
+from audit.store import (
+    LOCATION,
+    QUALITY_COLUMNS,
+    StoreWriter,
+    partitioned,
+    quality_schema,
+    table_schema,
+    to_frame,
+)
 
-CHUNK_ROWS = 1_000_000
-"""Rows repaired and validated at a time; bigger files are processed in blocks of this size."""
+CHUNK_ROWS = 131_072
+"""Rows repaired and validated at a time; bigger files are processed in blocks of this size.
+
+Small enough that the block being checked, the one being read and the one being written
+stay well under the size of a big table; big enough that the cost per block does not show."""
+
+REFERENCE_ROWS = 1_048_576
+"""Rows of a stored table checked against other tables at a time (only the columns compared)."""
 
 ACCOUNTING = (
     "rows_read = rows_loaded + rows_quarantined + rows_skipped; rows_skipped = rows_blank + rows_totals "
@@ -250,16 +272,17 @@ class _Run:
         self.ignored: list[Ignored] = []
         self.errors: list[TableError] = []
         self.files: dict[str, list[Path]] = {}
-        self.log: list[pd.DataFrame] = []
+        self.log: list[tuple[str, pa.Table]] = []  # (table, entries): see `add_log`
         self.repaired: dict[
             tuple, list
         ] = {}  # (table, county, file, sheet, column, issue) -> [n, row, was, now]
         self.county_names: dict[str, str] = {}  # county-level division names -> code
         self.roll_parts: list[pd.DataFrame] = []
-        self.roll_pair: pd.DataFrame | None = None
-        self.roll_person: pd.DataFrame | None = None
-        self.keys: list[pd.DataFrame] = []  # key columns of loaded rows of the current table
-        self.batches = 0
+        self.roll: _Roll | None = None
+        self.batches = 0  # blocks of the current table
+        self.hashes: dict[str, list[np.ndarray]] = {}  # unique column -> distinct key hashes per block
+        self.repeats: dict[str, _Repeats] = {}  # unique column -> keys known to repeat across blocks
+        self.marked: dict[str, list[pa.Array]] = {}  # unique column -> values of rows marked as repeats
         self.flagged: set[tuple] = set()  # (file, sheet, row, column, check) of flags on key columns
         self.loaded: list[str] = []  # tables that made it into the store
         self.labels: dict[tuple[str, str, str], repairs.HeaderMapping] = {}  # (table, file, sheet) -> headers
@@ -292,14 +315,38 @@ class _Run:
     def drop(self, table: str) -> None:
         """Forget a table that failed: its rows, its accounting and its log entries."""
         self.writer.drop_table(table)
+        files = {a.file for a in self.accounts if a.table == table}
         self.accounts = [a for a in self.accounts if a.table != table]
-        self.log = [part for part in self.log if not (part["table"] == table).all()]
+        self.log = [(name, part) for name, part in self.log if name != table]
         self.repaired = {k: v for k, v in self.repaired.items() if k[0] != table}
+        self.flagged = {k for k in self.flagged if k[0] not in files}
         if table == "beneficiaries":
             self.roll_parts.clear()
 
     def table(self, name: str, path: Path) -> None:
-        self.keys, self.batches = [], 0
+        ignored = len(self.ignored)
+        repeats: dict[str, _Repeats] = {}
+        while True:
+            self.read_file(name, path, repeats)
+            repeats = self.repeated_keys(name, repeats)
+            if not repeats:
+                break
+            # Keys repeat across blocks: read the table again with them known, so that each block
+            # reports them as one validation of the whole table would (see `repeated_keys`).
+            self.drop(name)
+            del self.ignored[ignored:]
+        self.writer.close_table(name)
+        if name == "beneficiaries":
+            self.build_roll()
+        loaded = sum(self.writer.counts.get(name, {}).values())
+        self.progress(f"{path.name}: {loaded} rows loaded")
+
+    def read_file(self, name: str, path: Path, repeats: dict[str, _Repeats]) -> None:
+        """Read, repair, validate and stage every sheet of one file."""
+        self.batches, self.repeats = 0, repeats
+        unique = [c.name for c in TABLES[name].columns if c.unique]
+        self.hashes = {c: [] for c in unique} if not repeats else {}
+        self.marked = {c: [] for c in repeats}
         reader = readers.reader_for(path)
         used, unmatched = 0, []
         for data in reader(path, path.name, name, self.chunk_rows):
@@ -316,12 +363,6 @@ class _Run:
             raise TableError(_no_header(name), file=path.name, sheet=only)
         for data in unmatched:
             self.ignored.append(Ignored(_where(data), f"no header of table {name} found: sheet not read"))
-        self.writer.close_table(name)
-        if name == "beneficiaries":
-            self.build_roll()
-        self.across_batches(name)
-        loaded = sum(self.writer.counts.get(name, {}).values())
-        self.progress(f"{path.name}: {loaded} rows loaded")
 
     def sheet(self, name: str, data: readers.SheetData) -> None:
         table = TABLES[name]
@@ -341,7 +382,7 @@ class _Run:
         self.labels[(name, data.file, data.sheet)] = mapping
         lost: dict[str, list[int]] = {}  # column -> [values present, values with lost digits, first row]
         blank_first = 0
-        for block in data.blocks:
+        for block in _ahead(data.blocks):
             first = self.block(table, data, mapping, sheet_county, block, account, lost)
             blank_first = blank_first or first
         for bad in data.bad_rows:
@@ -389,11 +430,14 @@ class _Run:
         for i in np.flatnonzero(totals):
             text = next((str(v) for v in frame.iloc[i] if isinstance(v, str) and v.strip()), "")
             entry = _entry(table.name, None, data, int(rows[i]), "", text, repairs.TOTALS_ROW, "repaired")
-            self.log.append(pd.DataFrame([entry]))
+            self.add_log(pd.DataFrame([entry]))
         first_blank = int(block.rows[blank][0]) if blank.any() else 0
         keep = ~blank & ~totals
-        raw = raw[keep].reset_index(drop=True)
-        rows = rows[keep]
+        if not keep.all():  # a frame is copied only when there are rows to leave out
+            raw = raw[keep].reset_index(drop=True)
+            rows = rows[keep]
+        else:
+            raw = raw.reset_index(drop=True)
         if raw.empty:
             return first_blank
         self.batches += 1
@@ -434,9 +478,9 @@ class _Run:
         failed = np.zeros(len(raw), dtype=bool)
         for _column, _issue, mask in failures:
             failed |= mask
-        candidates = store[~failed]
-        checked = self.schemas.validate(table.name, candidates)
-        found = _failures(checked)
+        candidates = store[~failed] if failed.any() else store
+        found = _failures(self.schemas.validate(table.name, candidates))
+        found = self.unique_across_blocks(table.name, candidates, found)
         row_level = found[found["index"].notna()]
         self.table_level(table.name, data, mapping, found[found["index"].isna()])
         positions = row_level["index"].to_numpy(dtype=np.int64)
@@ -465,20 +509,53 @@ class _Run:
                 mask & loaded,
             )
 
-        kept = store[loaded]
-        self.writer.append(table.name, kept)
+        self.writer.append(table.name, store[loaded] if quarantined.any() else store)
         if quarantined.any():
             self.writer.quarantine(
                 table.name, self.quarantine_frame(table, raw, store, quarantined, failures, row_level)
             )
         account.rows_loaded += int(loaded.sum())
         account.rows_quarantined += int(quarantined.sum())
-        key_cols = [c for c in _key_columns(table) if c in kept]
-        if key_cols:
-            self.keys.append(
-                kept[[*key_cols, *LOCATION, *(["county_code"] if "county_code" in kept else [])]]
-            )
         return first_blank
+
+    def unique_across_blocks(self, table: str, candidates: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+        """Note the keys of a block's rows, and add the failures of keys known to repeat in other blocks.
+
+        A first reading keeps a 64-bit hash of every key of the rows validated (8 bytes a row,
+        not the rows). When keys repeat across blocks the table is read again with them
+        known: each row holding one is validated once more next to a copy of itself, so the
+        schema's own uniqueness check reports it exactly as in one validation of the whole
+        table, whatever the blocks (the copy's own failures are dropped).
+        """
+        for column, parts in self.hashes.items():
+            if column in candidates:
+                present = _arrow_text(candidates[column]).drop_null()
+                parts.append(pd.unique(_hashes(present)))
+        marks = {}
+        for column, repeat in self.repeats.items():
+            if column in candidates:
+                mark = repeat.find(candidates[column])
+                if mark.any():
+                    marks[column] = mark
+                    self.marked[column].append(_arrow_text(candidates[column][mark]))
+        if not marks:
+            return found
+        either = np.logical_or.reduce(list(marks.values()))
+        unique = list(self.repeats)
+        copies = []
+        for column, mark in marks.items():
+            copy = candidates[mark].copy()
+            for other in unique:
+                if other != column and other in copy:
+                    copy[other] = pd.Series(pd.NA, index=copy.index, dtype=copy[other].dtype)
+            copies.append(copy)
+        copy = pd.concat(copies)
+        copy.index = pd.RangeIndex(-len(copy), 0)  # labels no row of the block has
+        again = _failures(self.schemas.validate(table, pd.concat([candidates[either], copy])))
+        again = again[again["index"].notna() & (again["index"] >= 0)]
+        seen = set(zip(found["index"], found["column"], found["check"], strict=True))
+        fresh = [k not in seen for k in zip(again["index"], again["column"], again["check"], strict=True)]
+        return pd.concat([found, again[np.array(fresh, dtype=bool)]], ignore_index=True)
 
     def store_frame(
         self,
@@ -517,7 +594,7 @@ class _Run:
                     str(entry.message_en), file=data.file, sheet=data.sheet or None, column=label
                 )
             issue = Issue(str(entry.check), str(entry.message_en), str(entry.message_zh))
-            self.log.append(pd.DataFrame([_entry(table, None, data, None, label, "", issue, "flagged")]))
+            self.add_log(pd.DataFrame([_entry(table, None, data, None, label, "", issue, "flagged")]))
 
     def cells(
         self,
@@ -535,7 +612,7 @@ class _Run:
         if not mask.any():
             return
         n = int(mask.sum())
-        self.log.append(
+        self.add_log(
             pd.DataFrame(
                 {
                     "table": [table] * n,
@@ -591,7 +668,7 @@ class _Run:
                 "action": actions,
             }
         )
-        self.log.append(part)
+        self.add_log(part)
         keys = set(_key_columns(TABLES[table]))
         flags = (part["action"] == "flagged").to_numpy() & np.isin(columns, list(keys))
         for row, column, check in zip(part["row"][flags], columns[flags], part["check"][flags], strict=True):
@@ -717,7 +794,7 @@ class _Run:
         if re.sub(r"\s+", "", first).startswith(repairs.TOTALS_WORDS):
             account.rows_totals += 1
             entry = _entry(table.name, None, data, bad.row, "", first, repairs.TOTALS_ROW, "repaired")
-            self.log.append(pd.DataFrame([entry]))
+            self.add_log(pd.DataFrame([entry]))
             return
         account.rows_quarantined += 1
         found = {c: (bad.fields[p] if p < len(bad.fields) else "") for c, p in mapping.positions.items()}
@@ -729,7 +806,7 @@ class _Run:
         entry = _entry(
             table.name, sheet_county, data, bad.row, "", ",".join(bad.fields), issue, "quarantined"
         )
-        self.log.append(pd.DataFrame([entry]))
+        self.add_log(pd.DataFrame([entry]))
         row = {**found, "src_file": data.file, "src_sheet": data.sheet, "src_row": bad.row}
         row.update({"county_code": sheet_county, "checks": BAD_ROW.check})
         self.writer.quarantine(table.name, pd.DataFrame([row]))
@@ -772,76 +849,107 @@ class _Run:
         if source and source in typed and county.isna().any():
             code = typed[source]
             county = county.fillna(code.str.slice(0, 6).where(code.str.fullmatch(_CODE).fillna(False)))
-        if table.name == "relief_payments" and county.isna().any() and self.roll_pair is not None:
-            need = county.isna()
-            wanted = pd.DataFrame(
-                {"person_id": typed["person_id"][need], "programme": typed["programme"][need]}
-            )
-            pair = wanted.merge(self.roll_pair, how="left", on=["person_id", "programme"])["county_code"]
-            person = wanted[["person_id"]].merge(self.roll_person, how="left", on="person_id")["county_code"]
+        if table.name == "relief_payments" and county.isna().any() and self.roll is not None:
+            need = county.isna().to_numpy()
             county = county.copy()
-            county[need] = pair.fillna(person).to_numpy()
+            county[need] = self.roll.county(typed["person_id"][need], typed["programme"][need])
         return county.astype("str")
 
     def build_roll(self) -> None:
         """Who is on which county's roll, for payments without a county column."""
         if not self.roll_parts:
             return
-        roll = pd.concat(self.roll_parts, ignore_index=True).drop_duplicates()
+        self.roll = _Roll(pd.concat(self.roll_parts, ignore_index=True))
         self.roll_parts.clear()
-        pairs = roll.groupby(["person_id", "programme"])["county_code"].nunique()
-        single = pairs[pairs == 1].index
-        self.roll_pair = (
-            roll.set_index(["person_id", "programme"])
-            .loc[single]
-            .reset_index()
-            .drop_duplicates(["person_id", "programme"])
-        )
-        persons = roll.groupby("person_id")["county_code"].nunique()
-        one = roll[roll["person_id"].isin(persons[persons == 1].index)]
-        self.roll_person = one[["person_id", "county_code"]].drop_duplicates("person_id")
 
     # ------------------------------------------------------------------ checks across blocks
 
-    def across_batches(self, name: str) -> None:
-        """Validate together the rows whose key repeats across blocks or sheets (uniqueness)."""
-        if self.batches <= 1 or not self.keys:
-            self.keys = []
-            return
-        keys = pd.concat(self.keys, ignore_index=True)
-        self.keys = []
-        table = TABLES[name]
-        repeated = np.zeros(len(keys), dtype=bool)
-        for column in _key_columns(table):
-            if column in keys:
-                repeated |= (keys[column].notna() & keys[column].duplicated(keep=False)).to_numpy()
-        if len(table.key) > 1 and all(c in keys for c in table.key):
-            repeated |= keys[list(table.key)].duplicated(keep=False).to_numpy()
-        if not repeated.any():
-            return
-        suspects = keys[repeated]
-        rows = self.writer.read_rows(name, suspects)
-        found = _failures(self.schemas.validate(name, rows))
-        found = found[found["index"].notna() & found["column"].isin(_key_columns(table))]
-        self.apply_late(name, rows, found)
+    def repeated_keys(self, name: str, repeats: dict[str, _Repeats]) -> dict[str, _Repeats]:
+        """Keys of unique columns that repeat across blocks and are not yet handled; empty when none.
+
+        After a first reading: the hashes seen in more than one block. After a reading with
+        hashes known: nothing, unless two different keys shared a hash, in which case the
+        keys that really repeat (every copy of them was marked, so they are all known).
+        """
+        if repeats:
+            exact = {}
+            for column, repeat in repeats.items():
+                values = pa.chunked_array(self.marked.get(column, []), type=pa.large_string())
+                counts = pc.value_counts(values)
+                if repeat.values is None and pc.any(pc.equal(counts.field("counts"), 1)).as_py():
+                    twice = pc.filter(counts.field("values"), pc.greater(counts.field("counts"), 1))
+                    exact[column] = _Repeats(values=twice)
+            return exact
+        found = {}
+        for column, parts in self.hashes.items():
+            if self.batches > 1 and parts:
+                seen = np.empty(sum(len(p) for p in parts), dtype=np.uint64)
+                at = 0
+                while parts:  # moved, not copied: 8 bytes a row once, not twice
+                    part = parts.pop(0)
+                    seen[at : at + len(part)] = part
+                    at += len(part)
+                seen.sort()
+                again = seen[1:][seen[1:] == seen[:-1]]
+                if len(again):
+                    found[column] = _Repeats(hashes=np.unique(again))
+        self.hashes = {}
+        return found
+
+    # ------------------------------------------------------------------ checks across tables
 
     def referential(self) -> None:
-        """Checks between tables (codes that must exist elsewhere), on the staged tables."""
+        """Checks between tables (codes that must exist elsewhere), on the staged tables.
+
+        Each table is checked in slices of :data:`REFERENCE_ROWS` rows, reading only the
+        columns its checks read, against only the columns of the tables they point to: the
+        memory does not grow with the table (a schemas module that does not list its
+        references in ``REFERENCES`` is given every table whole).
+        """
         check = getattr(self.schemas, "referential_failures", None)
         if check is None:
             return
-        staged = _Staged(self.writer, self.loaded)
-        found = check(staged)
-        if found is None or not len(found):
+        references = getattr(self.schemas, "REFERENCES", None)
+        if references is None:
+            staged = _Staged(self.writer, self.loaded)
+            found = check(staged)
+            if found is None or not len(found):
+                return
+            for name, part in found.groupby("table", sort=False):
+                if name in staged.cache:
+                    self.take_out(str(name), self.apply_late(str(name), staged.cache[name], _failures(part)))
             return
-        for name, part in found.groupby("table", sort=False):
-            if name in staged.cache:
-                self.apply_late(str(name), staged.cache[name], _failures(part))
+        for name in self.loaded:
+            targets: dict[str, set[str]] = {}
+            columns: set[str] = set()
+            for ref in references:
+                needs = _target_columns(ref, self.loaded) if ref.table == name else None
+                if needs is None or name in needs:
+                    continue
+                for target, cols in needs.items():
+                    targets.setdefault(target, set()).update(cols)
+                columns |= {ref.column, *(ref.only_where[:1] if ref.only_where else ())}
+            if not columns:
+                continue
+            known = {}
+            for target, cols in targets.items():
+                frame = self.writer.read(target, [c for c in table_schema(target).names if c in cols])
+                # A list of values is all a check of one column needs; repeats only cost time.
+                known[target] = frame.drop_duplicates(ignore_index=True) if len(cols) == 1 else frame
+            columns |= {*LOCATION, "county_code"} & set(table_schema(name).names)
+            wanted = [c for c in table_schema(name).names if c in columns]
+            out = []
+            for part in self.writer.scan(name, wanted, REFERENCE_ROWS):
+                found = check({**known, name: part})
+                if found is not None and len(found):
+                    out.append(self.apply_late(name, part, _failures(found[found["table"] == name])))
+            out = [taken for taken in out if taken is not None]
+            self.take_out(name, pd.concat(out, ignore_index=True) if out else None)
 
-    def apply_late(self, name: str, rows: pd.DataFrame, found: pd.DataFrame) -> None:
-        """Apply failures found after a table was stored: log them, take quarantined rows out."""
+    def apply_late(self, name: str, rows: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame | None:
+        """Log failures found after a table was stored; returns the rows to quarantine (with ``checks``)."""
         if found.empty:
-            return
+            return None
         found = found[found["index"].notna()]
         positions = found["index"].to_numpy(dtype=np.int64)
         hit = rows.iloc[positions]
@@ -857,7 +965,7 @@ class _Run:
         fresh = np.array([k not in self.flagged for k in key], dtype=bool)
         found, hit, positions, columns = found[fresh], hit[fresh], positions[fresh], columns[fresh]
         if found.empty:
-            return
+            return None
         values = [
             _text(rows[c].iloc[p]) if c in rows else _text(v)
             for c, p, v in zip(columns, positions, found["value"], strict=True)
@@ -866,7 +974,7 @@ class _Run:
             self.labels[(name, f, s)].label(c) if (name, f, s) in self.labels else c
             for f, s, c in zip(hit["src_file"], hit["src_sheet"], columns, strict=True)
         ]
-        self.log.append(
+        self.add_log(
             pd.DataFrame(
                 {
                     "table": name,
@@ -885,25 +993,43 @@ class _Run:
         )
         out = found["action"].to_numpy() == "quarantine"
         if not out.any():
-            return
-        taken = rows.iloc[np.unique(positions[out])]
+            return None
         checks = pd.Series(found["check"].to_numpy()[out], index=positions[out]).astype("str")
+        at = np.unique(positions[out])
+        taken = rows.iloc[at][[c for c in (*LOCATION, "county_code") if c in rows]].reset_index(drop=True)
+        taken["checks"] = ["; ".join(sorted(set(checks[checks.index == p]))) for p in at]
+        return taken
+
+    def take_out(self, name: str, taken: pd.DataFrame | None) -> None:
+        """Move rows found failing after the table was stored from the store to the quarantine."""
+        if taken is None or taken.empty:
+            return
+        rows = self.writer.read_rows(name, taken)
         self.writer.remove(name, taken)
-        text = taken.drop(columns=["county_code"], errors="ignore").astype("str").reset_index(drop=True)
-        text["src_row"] = taken["src_row"].to_numpy()
-        if "county_code" in taken:
-            text["county_code"] = taken["county_code"].to_numpy()
-        text["checks"] = [
-            "; ".join(sorted(set(checks[checks.index == p]))) for p in np.unique(positions[out])
-        ]
+        text = rows.drop(columns=["county_code"], errors="ignore").astype("str")
+        text["src_row"] = rows["src_row"].to_numpy()
+        if "county_code" in rows:
+            text["county_code"] = rows["county_code"].to_numpy()
+        checks = rows[list(LOCATION)].merge(taken[[*LOCATION, "checks"]], on=list(LOCATION), how="left")
+        text["checks"] = checks["checks"].to_numpy()
         self.writer.quarantine(name, text)
-        for (file, sheet), n in taken.groupby(["src_file", "src_sheet"], sort=False).size().items():
+        for (file, sheet), n in rows.groupby(["src_file", "src_sheet"], sort=False).size().items():
             for account in self.accounts:
                 if (account.table, account.file, account.sheet) == (name, file, sheet):
                     account.rows_loaded -= int(n)
                     account.rows_quarantined += int(n)
 
     # ---------------------------------------------------------------------------- outputs
+
+    def add_log(self, part: pd.DataFrame) -> None:
+        """Add entries (of one table) to the data-quality log, kept compact until the end.
+
+        A big table can have hundreds of thousands of entries (a Luhn flag on one account in
+        twenty): as Arrow, with the texts that repeat dictionary-encoded, they take a tenth
+        of the memory of the Python strings they are made of.
+        """
+        if len(part):
+            self.log.append((str(part["table"].iloc[0]), _compact_log(part)))
 
     def quality(self) -> pd.DataFrame:
         """The data-quality log, sorted by table (contract order), file, sheet, row, column, check."""
@@ -927,22 +1053,20 @@ class _Run:
             }
             for (t, county, file, sheet, label, issue), (n, row, was, now) in self.repaired.items()
         ]
-        parts = [p for p in [*self.log, pd.DataFrame(notes)] if len(p)]
+        parts = [part for _name, part in self.log]
+        if notes:
+            parts.append(_compact_log(pd.DataFrame(notes)))
+        schema = quality_schema()
         if not parts:
-            return pd.DataFrame(
-                {c: pd.Series([], dtype="Int64" if c == "row" else "str") for c in QUALITY_COLUMNS}
-            )
-        log = pd.concat(parts, ignore_index=True)[list(QUALITY_COLUMNS)]
-        order = {t: i for i, t in enumerate(TABLES)}
-        log["row"] = log["row"].astype("Int64")
-        for column in QUALITY_COLUMNS:
-            if column != "row":
-                log[column] = log[column].astype("str")
-        log["_t"] = log["table"].map(order)
-        log = log.sort_values(
-            ["_t", "file", "sheet", "row", "column", "action", "check"], kind="stable", na_position="first"
-        )
-        return log.drop(columns="_t").reset_index(drop=True)
+            return to_frame(schema.empty_table(), schema)
+        log = pa.concat_tables(parts)
+        # Stable, missing first: by table in contract order, then file, sheet, row, column, action, check.
+        keys = [_ranks(log.column(c)) for c in ("check", "action", "column")]
+        keys.append(pc.fill_null(log.column("row"), -1).to_numpy())
+        keys += [_ranks(log.column(c)) for c in ("sheet", "file")]
+        keys.append(_ranks(log.column("table"), order=list(TABLES)))
+        log = log.take(pa.array(np.lexsort(keys)))
+        return to_frame(log.cast(pa.schema([f.with_type(_plain(f.type)) for f in log.schema])), schema)
 
     def manifest(self, keep_going: bool) -> dict:
         """What the store holds and where every row came from (no time stamp: see the module doc)."""
@@ -1011,6 +1135,276 @@ class _Staged(Mapping[str, pd.DataFrame]):
 
 
 # ------------------------------------------------------------------------------------ helpers
+
+
+@dataclass(frozen=True)
+class _Repeats:
+    """Keys of a unique column known to repeat across blocks: by 64-bit hash, or exactly."""
+
+    hashes: np.ndarray | None = None  # sorted
+    values: pa.Array | None = None
+
+    def find(self, keys: pd.Series) -> np.ndarray:
+        """Where ``keys`` holds one of these keys."""
+        text = _arrow_text(keys)
+        if self.values is not None:
+            hit = pc.fill_null(pc.is_in(text, value_set=self.values), False)
+            return hit.to_numpy(zero_copy_only=False)
+        found = np.zeros(len(text), dtype=bool)
+        present = np.flatnonzero(text.is_valid().to_numpy(zero_copy_only=False))
+        found[present] = np.isin(_hashes(text.drop_null()), self.hashes, assume_unique=False)
+        return found
+
+
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """The 64-bit finaliser of SplitMix64 (Stafford's mix 13), in place."""
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def _hashes(text: pa.Array) -> np.ndarray:
+    """A 64-bit hash of each text (no nulls), from its UTF-8 bytes in the Arrow buffer.
+
+    Values of one length are hashed together, 8 bytes at a time read in place: a few numpy
+    passes over the column instead of a Python object per value.
+    """
+    n = len(text)
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + n + 1]
+    lengths = np.diff(offsets)
+    widths = np.flatnonzero(np.bincount(lengths)) if n else np.zeros(0, dtype=np.int64)
+    if len(widths) == 1:
+        return _fixed_hashes(text.buffers()[2], int(offsets[0]), n, int(widths[0]))
+    out = np.empty(n, dtype=np.uint64)
+    for width in widths.tolist():
+        rows = lengths == width
+        part = text.filter(pa.array(rows))  # copies the values of this length next to each other
+        first = int(np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset])
+        out[rows] = _fixed_hashes(part.buffers()[2], first, len(part), width)
+    return out
+
+
+def _fixed_hashes(data: pa.Buffer | None, first: int, n: int, width: int) -> np.ndarray:
+    """Hashes of ``n`` values of ``width`` bytes each, laid end to end in ``data`` from byte ``first``."""
+    h = np.full(n, np.uint64(width * _GOLDEN % 2**64), dtype=np.uint64)
+    if width >= 8:
+        # Words at 0, 8, 16 ... and one ending at the last byte (overlapping: fine for one width).
+        starts = [*range(0, width - 7, 8)]
+        if starts[-1] != width - 8:
+            starts.append(width - 8)
+        for at in starts:
+            word = np.ndarray((n,), dtype=np.uint64, buffer=data, offset=first + at, strides=(width,))
+            h = _mix(h ^ word)
+    elif width:
+        word = np.zeros(n, dtype=np.uint64)
+        for at in range(width):
+            byte = np.ndarray((n,), dtype=np.uint8, buffer=data, offset=first + at, strides=(width,))
+            word |= byte.astype(np.uint64) << np.uint64(8 * at)
+        h = _mix(h ^ word)
+    return _mix(h)
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """A text column as one Arrow large_string array (no copy for a pandas ``str`` column in one chunk)."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        values = values.astype("str")
+    arr = pa.array(values.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+
+
+class _Roll:
+    """The county whose roll (救助对象名册) a person is on, for payments without a county column.
+
+    The county of the (person, programme) pair when exactly one county's roll has the pair,
+    else of the person when exactly one county's has them. Looked up by hash and confirmed
+    on the text, so a block costs its own size, not the roll's.
+    """
+
+    def __init__(self, roll: pd.DataFrame) -> None:
+        self.roll = roll[["person_id", "programme", "county_code"]].drop_duplicates()
+        # Built when a payment first needs them (most payment files have their counties).
+        self.pairs: _Lookup | None = None
+        self.persons: _Lookup | None = None
+
+    def county(self, person: pd.Series, programme: pd.Series) -> np.ndarray:
+        """The county of each payment's person (None where no single county's roll has them)."""
+        if self.pairs is None:
+            roll = self.roll
+            pairs = roll[roll.groupby(["person_id", "programme"])["county_code"].transform("size") == 1]
+            persons = roll[["person_id", "county_code"]].drop_duplicates()
+            persons = persons[persons.groupby("person_id")["county_code"].transform("size") == 1]
+            self.pairs = _Lookup(_pair_keys(pairs["person_id"], pairs["programme"]), pairs["county_code"])
+            self.persons = _Lookup(_arrow_text(persons["person_id"]), persons["county_code"])
+        found = self.pairs.get(_pair_keys(person, programme))
+        missing = np.flatnonzero(pd.isna(found))
+        if len(missing):
+            found[missing] = self.persons.get(_arrow_text(person.iloc[missing]))
+        return found
+
+
+def _pair_keys(person: pd.Series, programme: pd.Series) -> pa.Array:
+    """Person and programme as one text (missing when either is)."""
+    separator = pa.scalar("\x1f", pa.large_string())
+    return pc.binary_join_element_wise(_arrow_text(person), _arrow_text(programme), separator)
+
+
+class _Lookup:
+    """Values by distinct text keys, found through a sorted array of the keys' 64-bit hashes."""
+
+    def __init__(self, keys: pa.Array, values: pd.Series) -> None:
+        hashes = _hashes(keys)
+        order = np.argsort(hashes, kind="stable")
+        self.hashes = hashes[order]
+        self.keys = keys.take(pa.array(order))
+        self.values = pd.Categorical(values.to_numpy()[order])  # a few counties, not a string a row
+        # Two keys sharing a hash (about one roll in 10^7) are looked up by pandas instead.
+        shared = len(order) > 1 and bool((self.hashes[1:] == self.hashes[:-1]).any())
+        self.index = pd.Index(self.keys.to_pandas(), dtype="str") if shared else None
+
+    def get(self, query: pa.Array) -> np.ndarray:
+        """The value of each key of ``query`` (None where unknown or missing)."""
+        out = np.full(len(query), None, dtype=object)
+        valid = np.flatnonzero(query.is_valid().to_numpy(zero_copy_only=False))
+        if not len(valid) or not len(self.hashes):
+            return out
+        asked = query.drop_null()
+        if self.index is not None:
+            at = self.index.get_indexer(asked.to_pandas())
+            known = at >= 0
+            out[valid[known]] = np.asarray(self.values[at[known]], dtype=object)
+            return out
+        wanted = _hashes(asked)
+        at = np.minimum(np.searchsorted(self.hashes, wanted), len(self.hashes) - 1)
+        known = (self.hashes[at] == wanted) & pc.equal(self.keys.take(pa.array(at)), asked).to_numpy(
+            zero_copy_only=False
+        )
+        out[valid[known]] = np.asarray(self.values[at[known]], dtype=object)
+        return out
+
+
+class _Asked(Mapping[str, pd.DataFrame]):
+    """Tables by name, noting which ones were asked for."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame]) -> None:
+        self.tables, self.asked = tables, set()
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        self.asked.add(name)
+        return self.tables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.tables)
+
+    def __len__(self) -> int:
+        return len(self.tables)
+
+
+def _target_columns(ref: object, tables: Sequence[str]) -> dict[str, list[str]] | None:
+    """The staged columns the target of a reference reads, by table; None when it points to nothing.
+
+    Found by offering it empty tables: a target gives None when a table or a column it needs
+    is missing (``audit.schemas.Reference``). One column that is enough is all it reads;
+    otherwise it gets every column of the tables it asked for.
+    """
+    empty = {t: to_frame(table_schema(t).empty_table(), table_schema(t)) for t in tables}
+    asked = _Asked(empty)
+    if ref.target(asked) is None:
+        return None
+    used = sorted(asked.asked & set(empty))
+    if len(used) == 1:
+        (table,) = used
+        for column in empty[table].columns:
+            try:
+                if ref.target({table: empty[table][[column]]}) is not None:
+                    return {table: [column]}
+            except KeyError:  # a target that indexes a missing column instead of checking for it
+                continue
+    return {t: list(empty[t].columns) for t in used}
+
+
+def _ahead(blocks: Iterator[readers.Block]) -> Iterator[readers.Block]:
+    """The blocks of a sheet, the next one read on a thread while this one is processed.
+
+    Parquet and CSV decoding run in Arrow without the GIL, so reading overlaps repairs and
+    validation; the reader waits for each block to be taken before reading another, so
+    at most two blocks are in memory.
+    """
+    handover: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    end = object()
+
+    def read() -> None:
+        try:
+            for block in blocks:
+                handover.put(block)
+                handover.join()  # wait until it is taken: one block read ahead, not more
+                if stop.is_set():
+                    return
+            handover.put(end)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            handover.put(exc)
+
+    thread = threading.Thread(target=read, name="audit-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = handover.get()
+            handover.task_done()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while thread.is_alive():  # let a reader blocked on the hand-over finish
+            try:
+                handover.get(timeout=0.05)
+                handover.task_done()
+            except queue.Empty:
+                pass
+        thread.join()
+
+
+def _compact_log(part: pd.DataFrame) -> pa.Table:
+    """Log entries as Arrow: ``row`` as integers, the other columns as text, repeating ones encoded."""
+    arrays = {}
+    for name in QUALITY_COLUMNS:
+        if name == "row":
+            arrays[name] = pa.array(part[name].astype("Int64").array, type=pa.int64())
+            continue
+        text = _arrow_text(part[name].astype("str"))
+        arrays[name] = text if name == "value" else text.dictionary_encode()
+    return pa.table(arrays)
+
+
+def _ranks(column: pa.ChunkedArray, order: Sequence[str] | None = None) -> np.ndarray:
+    """Sort ranks of a column of text (by ``order`` when given, else by the text); -1 where missing."""
+    if pa.types.is_dictionary(column.type):
+        column = column.unify_dictionaries().combine_chunks()
+        words, at = column.dictionary, column.indices
+    else:
+        encoded = pc.dictionary_encode(column.combine_chunks())
+        words, at = encoded.dictionary, encoded.indices
+    if order is None:
+        rank = np.empty(len(words), dtype=np.int64)
+        rank[pc.sort_indices(words).to_numpy()] = np.arange(len(words))
+    else:
+        place = {w: i for i, w in enumerate(order)}
+        rank = np.array([place.get(w, -1) for w in words.to_pylist()], dtype=np.int64)
+    return np.where(at.is_valid().to_numpy(zero_copy_only=False), rank[pc.fill_null(at, 0).to_numpy()], -1)
+
+
+def _plain(kind: pa.DataType) -> pa.DataType:
+    return kind.value_type if pa.types.is_dictionary(kind) else kind
 
 
 def _key_columns(table: Table) -> list[str]:
@@ -1109,11 +1503,11 @@ def _texts(values: pd.Series) -> np.ndarray:
 
 
 def _constant(value: str, n: int) -> pd.Series:
-    """``n`` copies of one text, built in Arrow (a Python list of millions of strings is slow)."""
-    codes = pa.array(np.zeros(n, dtype=np.int32))
-    return pd.Series(
-        pa.DictionaryArray.from_arrays(codes, pa.array([value])).cast(pa.string()).to_pandas(), dtype="str"
-    )
+    """``n`` copies of one text, built straight into Arrow buffers (no Python object per row)."""
+    data = value.encode()
+    offsets = np.arange(n + 1, dtype=np.int64) * len(data)
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
+    return pd.Series(arr.to_pandas(), dtype="str")
 
 
 def _empty_column(kind: Kind, n: int) -> pd.Series:

@@ -287,7 +287,7 @@ def _csv_blocks(
         skip_rows=header.data_start,
         column_names=names,
         encoding="utf8" if encoding.startswith("utf-8") else encoding,
-        block_size=16 << 20,
+        block_size=min(16 << 20, max(1 << 20, chunk_rows * 64)),  # about a block at 64 bytes a row
         use_threads=False,  # serial parsing keeps the bad-row numbers in order
     )
     parse = pcsv.ParseOptions(
@@ -326,7 +326,8 @@ def _csv_problem(exc: Exception, encoding: str) -> str:
 
 
 def _csv_block(batches: list[pa.RecordBatch], rows: list[np.ndarray]) -> Block:
-    table = pa.Table.from_batches(batches)
+    # One chunk per column: the repairs then work on the Arrow arrays without copying them again.
+    table = pa.Table.from_batches(batches).combine_chunks()
     frame = pd.DataFrame({i: table.column(i).to_pandas() for i in range(table.num_columns)})
     return Block(frame, np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64))
 
@@ -342,7 +343,7 @@ class _Numbering:
         n = batch.num_rows
         span = np.ones(n, dtype=np.int64)
         for col in batch.columns:
-            if pc.any(pc.match_substring(col, "\n")).as_py():
+            if _has_newline(col):
                 span += pc.count_substring(col, "\n").to_numpy(zero_copy_only=False)
         records = self.record + np.arange(n, dtype=np.int64)
         placed: list[tuple[int, str]] = []
@@ -369,6 +370,16 @@ class _Numbering:
         invalid.clear()
 
 
+def _has_newline(col: pa.Array) -> bool:
+    """Whether any value of a string column holds a line break (one memchr over its bytes)."""
+    offsets, data = col.buffers()[1:3]
+    if data is None or not len(col):
+        return False
+    width = np.int64 if pa.types.is_large_string(col.type) else np.int32
+    ends = np.frombuffer(offsets, dtype=width)[[col.offset, col.offset + len(col)]]
+    return memoryview(data)[int(ends[0]) : int(ends[1])].tobytes().find(b"\n") >= 0
+
+
 def _fields(text: str) -> tuple[str, ...]:
     return tuple(next(csv.reader(io.StringIO(text, newline="")), []))
 
@@ -380,7 +391,8 @@ def _fields(text: str) -> tuple[str, ...]:
 def read_parquet(path: Path, name: str, table: str, chunk_rows: int) -> Iterator[SheetData]:
     """A Parquet file in row batches; column names are its header."""
     try:
-        source = pq.ParquetFile(path)
+        # Read as a stream: pre-buffering keeps every row group read so far in memory.
+        source = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
         labels = tuple(source.schema_arrow.names)
     except (pa.ArrowException, OSError) as exc:
         raise TableError(f"cannot read the Parquet file ({exc})", file=name) from None

@@ -277,16 +277,39 @@ def totals_rows(frame: pd.DataFrame, key_columns: Sequence[object] = ()) -> np.n
     for name in frame.columns:
         if decided.all():
             break
-        text = _arrow(_as_text(frame[name]))
         present = ~_empty(frame[name])
         fresh = present & ~decided
-        if fresh.any():
-            totals |= fresh & _mask(pc.match_substring_regex(text, pattern))
-            decided |= present
+        if fresh.any() and _text_like(frame[name]):  # a number or a date is no totals word
+            totals |= fresh & _wide_match(_arrow(_as_text(frame[name])), pattern)
+        decided |= present
     for name in key_columns:
-        text = _arrow(_as_text(frame[name]))
-        totals |= _mask(pc.match_substring_regex(text, "|".join(TOTALS_WORDS)))
+        if _text_like(frame[name]):
+            totals |= _wide_match(_arrow(_as_text(frame[name])), "|".join(TOTALS_WORDS))
     return totals
+
+
+def _text_like(s: pd.Series) -> bool:
+    """Whether a column holds text (as read), not numbers, dates or yes/no typed in Parquet."""
+    kind = s.dtype
+    return not (
+        pd.api.types.is_numeric_dtype(kind)
+        or pd.api.types.is_bool_dtype(kind)
+        or pd.api.types.is_datetime64_any_dtype(kind)
+    )
+
+
+def _wide_match(text: pa.Array, pattern: str) -> np.ndarray:
+    """Where ``text`` matches ``pattern``, which needs a character beyond ASCII (the totals words).
+
+    Only the values that are not pure ASCII are searched: a fast test spares the regex on
+    millions of codes and amounts.
+    """
+    wide = _mask(pc.invert(pc.string_is_ascii(text)))
+    if not wide.any():
+        return wide
+    out = np.zeros(len(text), dtype=bool)
+    out[wide] = _mask(pc.match_substring_regex(pc.filter(text, pa.array(wide)), pattern))
+    return out
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -349,7 +372,7 @@ def repair(column: Column, values: pd.Series) -> Repaired:
     if kind in _DICTIONARY_KINDS:
         result = _by_distinct(text, lambda a: fn(column, a))
     elif kind in _CLEAN:
-        result = _dirty_only(text, _CLEAN[kind], lambda a: fn(column, a))
+        result = _dirty_only(text, kind, lambda a: fn(column, a))
     else:
         result = fn(column, text)
     return Repaired(_to_series(result.values, kind), result.repairs, result.failures)
@@ -384,15 +407,32 @@ _CLEAN = {
     Kind.KEY: r"^[A-Za-z0-9_/-]+$",
     Kind.AMOUNT: r"^\d{1,12}(?:\.\d{1,2})?$",
 }
+# Tests that only clean values pass, about ten times faster than the regex: the regex then runs
+# only on the values they leave (IDs ending in X, keys with a hyphen, the dirty ones).
+_SURELY_CLEAN: dict[Kind, Callable[[pa.Array], pa.Array]] = {
+    Kind.ID_NUMBER: lambda a: pc.and_(pc.equal(pc.binary_length(a), 18), pc.ascii_is_decimal(a)),
+    Kind.ACCOUNT: pc.ascii_is_decimal,
+    Kind.KEY: pc.ascii_is_alnum,
+}
 
 
-def _dirty_only(arr: pa.Array, clean: str, fn: Callable[[pa.Array], _Result]) -> _Result:
-    """Run ``fn`` only on the values that do not match ``clean``; the others pass unchanged."""
-    ok = _mask(pc.match_substring_regex(arr, clean))
+def _clean_values(arr: pa.Array, kind: Kind) -> np.ndarray:
+    """Where ``arr`` matches the regex of ``kind`` in :data:`_CLEAN`."""
+    quick = _SURELY_CLEAN.get(kind)
+    if quick is None:
+        return _mask(pc.match_substring_regex(arr, _CLEAN[kind]))
+    ok = _mask(quick(arr))
+    rest = ~ok & arr.is_valid().to_numpy(zero_copy_only=False)
+    if rest.any():
+        ok[rest] = _mask(pc.match_substring_regex(pc.filter(arr, pa.array(rest)), _CLEAN[kind]))
+    return ok
+
+
+def _dirty_only(arr: pa.Array, kind: Kind, fn: Callable[[pa.Array], _Result]) -> _Result:
+    """Run ``fn`` only on the values not already clean (:data:`_CLEAN`); the others pass unchanged."""
+    ok = _clean_values(arr, kind)
     if not (~ok).any():
-        values = (
-            pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False) if clean == _CLEAN[Kind.AMOUNT] else arr
-        )
+        values = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False) if kind is Kind.AMOUNT else arr
         return _Result(values)
     dirty = np.flatnonzero(~ok)
     result = fn(pc.take(arr, pa.array(dirty)))
@@ -417,6 +457,8 @@ def _by_distinct(arr: pa.Array, fn: Callable[[pa.Array], _Result]) -> _Result:
     distinct = pa.concat_arrays([encoded.dictionary, pa.nulls(1, pa.string())])
     index = pc.fill_null(encoded.indices, len(distinct) - 1).to_numpy(zero_copy_only=False)
     result = fn(distinct)
+    if _same_text(distinct, result) and not result.repairs and not result.failures:
+        return _Result(arr)  # already clean (a county code, a programme): no copy spread back
     if isinstance(result.values, np.ndarray):
         values = result.values[index]
     else:
@@ -426,6 +468,16 @@ def _by_distinct(arr: pa.Array, fn: Callable[[pa.Array], _Result]) -> _Result:
         {k: m[index] for k, m in result.repairs.items()},
         {k: m[index] for k, m in result.failures.items()},
     )
+
+
+def _same_text(before: pa.Array, result: _Result) -> bool:
+    """Whether a repair gave back exactly the texts it was given (nulls in the same places)."""
+    after = result.values
+    if not isinstance(after, pa.Array) or len(after) != len(before):
+        return False
+    if not pc.equal(before.is_null(), after.is_null()).to_numpy(zero_copy_only=False).all():
+        return False
+    return bool(pc.all(pc.fill_null(pc.equal(before, after), True)).as_py())
 
 
 def _mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:

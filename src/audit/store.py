@@ -12,8 +12,9 @@ Layout (``docs/architecture.md``)::
 A store is complete only when ``manifest.json`` exists. :class:`StoreWriter` builds it in a
 hidden sibling folder and renames it into place as its last step, so an ingest killed half
 way never leaves a folder that looks like a store. Files are written deterministically:
-the same inputs give byte-identical Parquet and manifest (rows in source order, fixed
-row groups and compression, no pandas or time metadata).
+the same inputs give byte-identical Parquet and manifest (rows in source order, full row
+groups of :data:`ROW_GROUP_ROWS` whatever blocks the rows came in, fixed compression, no
+pandas or time metadata).
 
 Reading a county opens only that county's partition files, so the memory of a county run
 does not grow with the number of counties.
@@ -21,11 +22,14 @@ does not grow with the number of counties.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +43,11 @@ from audit.exceptions import StoreError
 
 MANIFEST = "manifest.json"
 PART = "part-0.parquet"
-ROW_GROUP_ROWS = 1 << 20
+ROW_GROUP_ROWS = 1 << 15
+"""Rows per row group. Every row group of a file but its last is full, so a file's bytes depend on
+its rows alone, not on the blocks ingest cut them into; and a buffer per county stays small."""
+PENDING_WRITES = 1
+"""Blocks handed to the writer thread and not yet written; beyond this, appending waits."""
 LOCATION = ("src_file", "src_sheet", "src_row")
 QUALITY_COLUMNS = (
     "table",
@@ -64,6 +72,9 @@ _ARROW = {
     Kind.FLAG: pa.bool_(),
 }
 _WRITE = {"compression": "snappy", "use_dictionary": True, "write_statistics": True}
+# Kinds whose values repeat: dictionary encoding pays for them; on IDs, keys and numbers it costs
+# time and saves nothing.
+_DICTIONARY_KINDS = frozenset({Kind.CODE, Kind.CHOICE, Kind.MONTH, Kind.DATE, Kind.FLAG})
 
 
 def table_schema(table: str) -> pa.Schema:
@@ -231,7 +242,13 @@ class Store:
 
 
 class StoreWriter:
-    """Builds a store in a hidden sibling folder and renames it into place on commit."""
+    """Builds a store in a hidden sibling folder and renames it into place on commit.
+
+    Appended rows are split by county, held per file until a row group of
+    :data:`ROW_GROUP_ROWS` is full, encoded and written on one background thread, in the
+    order they came: the next block's repairs and checks go on meanwhile, and the bytes do
+    not depend on timing. :attr:`counts` and the reading methods wait for it.
+    """
 
     def __init__(self, final: Path | None) -> None:
         self.final = final
@@ -241,9 +258,17 @@ class StoreWriter:
             self.root = Path(tempfile.mkdtemp(prefix=f".{final.name}.partial-", dir=final.parent))
         else:
             self.root = Path(tempfile.mkdtemp(prefix="audit-validate-"))
-        self._writers: dict[tuple[str, str | None], pq.ParquetWriter] = {}
-        self._quarantine: dict[str, pq.ParquetWriter] = {}
-        self.counts: dict[str, dict[str, int]] = {}  # table -> county ('' unpartitioned) -> rows
+        self._jobs = _Jobs()
+        # Touched on the writer thread only (through jobs):
+        self._files: dict[tuple[str, str | None], _File] = {}
+        self._quarantine: dict[str, _File] = {}
+        self._counts: dict[str, dict[str, int]] = {}
+
+    @property
+    def counts(self) -> dict[str, dict[str, int]]:
+        """Rows staged by table, then county ('' for a table not stored by county)."""
+        self._jobs.wait()
+        return self._counts
 
     # -------------------------------------------------------------------------------- tables
 
@@ -257,50 +282,57 @@ class StoreWriter:
         """Add loaded rows of ``table``, in source order, to their county partitions."""
         if frame.empty:
             return
-        schema = table_schema(table)
-        counts = self.counts.setdefault(table, {})
-        if not partitioned(table):
-            self._write(table, None, from_frame(frame, schema))
-            counts[""] = counts.get("", 0) + len(frame)
-            return
-        data = from_frame(frame, schema)
-        codes = pc.dictionary_encode(data.column("county_code")).combine_chunks()
-        for i, county in sorted(enumerate(codes.dictionary.to_pylist()), key=lambda pair: pair[1]):
-            part = data.filter(pc.equal(codes.indices, i))  # keeps source order within the county
-            self._write(table, county, part)
-            counts[county] = counts.get(county, 0) + part.num_rows
+        self._jobs.submit(self._append, table, from_frame(frame, table_schema(table)))
 
-    def _write(self, table: str, county: str | None, data: pa.Table) -> None:
-        key = (table, county)
-        if key not in self._writers:
-            path = self._path(table, county)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._writers[key] = pq.ParquetWriter(path, data.schema, **_WRITE)
-        self._writers[key].write_table(data, row_group_size=ROW_GROUP_ROWS)
+    def _append(self, table: str, data: pa.Table) -> None:
+        counts = self._counts.setdefault(table, {})
+        for county, part in _by_county(data) if partitioned(table) else [(None, data)]:
+            key = (table, county)
+            if key not in self._files:
+                path = self._path(table, county)
+                self._files[key] = _File(path, table_schema(table), _options(table))
+            self._files[key].add(part)
+            name = "" if county is None else county
+            counts[name] = counts.get(name, 0) + part.num_rows
 
     def close_table(self, table: str) -> None:
         """Finish the files of ``table`` so they can be read back."""
-        for key in [k for k in self._writers if k[0] == table]:
-            self._writers.pop(key).close()
+        self._jobs.submit(self._close_files, table, False)
+        self._jobs.wait()
+
+    def _close_files(self, table: str, discard: bool) -> None:
+        for key in [k for k in self._files if k[0] == table]:
+            self._files.pop(key).finish(write=not discard)
 
     def drop_table(self, table: str) -> None:
         """Forget every row of ``table``, loaded or quarantined (it could not be loaded)."""
-        self.close_table(table)
+        self._jobs.submit(self._close_files, table, True)
+        self._jobs.submit(self._close_quarantine, table, True)
+        self._jobs.wait()
         shutil.rmtree(self.root / "tables" / table, ignore_errors=True)
-        self.counts.pop(table, None)
-        if table in self._quarantine:
-            self._quarantine.pop(table).close()
+        self._counts.pop(table, None)
         (self.root / "quarantine" / f"{table}.parquet").unlink(missing_ok=True)
 
-    def read(self, table: str) -> pd.DataFrame:
-        """Every staged row of ``table``, partitions in county order (for checks across rows)."""
+    def _files_of(self, table: str) -> list[Path]:
+        if not partitioned(table):
+            return [self._path(table, None)]
+        return [self._path(table, c) for c in sorted(self.counts.get(table, {}))]
+
+    def read(self, table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """Every staged row of ``table`` (or only ``columns``), partitions in county order."""
         self.close_table(table)
-        schema = table_schema(table)
-        files = [self._path(table, None)] if not partitioned(table) else []
-        if partitioned(table):
-            files = [self._path(table, c) for c in sorted(self.counts.get(table, {}))]
-        parts = [pq.read_table(f) for f in files if f.exists()]
+        schema = _select(table_schema(table), columns)
+        parts = [pq.read_table(f, columns=schema.names) for f in self._files_of(table) if f.exists()]
         return to_frame(pa.concat_tables(parts) if parts else schema.empty_table(), schema)
+
+    def scan(self, table: str, columns: Sequence[str], rows: int) -> Iterator[pd.DataFrame]:
+        """The staged rows of ``table`` in frames of at most ``rows`` rows, partitions in county order."""
+        self.close_table(table)
+        schema = _select(table_schema(table), columns)
+        for path in self._files_of(table):
+            if path.exists():
+                for batch in _stream(path).iter_batches(batch_size=rows, columns=schema.names):
+                    yield to_frame(pa.Table.from_batches([batch]), schema)
 
     def read_rows(self, table: str, rows: pd.DataFrame) -> pd.DataFrame:
         """The staged rows of ``table`` at the locations (and counties) given in ``rows``."""
@@ -309,8 +341,9 @@ class StoreWriter:
         groups = rows.groupby("county_code", sort=True) if partitioned(table) else [(None, rows)]
         parts = []
         for county, at in groups:
-            data = pq.read_table(self._path(table, county))
-            parts.append(data.filter(pa.array(_at(data, at))))
+            for batch in _stream(self._path(table, county)).iter_batches(ROW_GROUP_ROWS):
+                data = pa.Table.from_batches([batch])
+                parts.append(data.filter(pa.array(_at(data, at))))
         return to_frame(pa.concat_tables(parts) if parts else schema.empty_table(), schema)
 
     def remove(self, table: str, rows: pd.DataFrame) -> None:
@@ -319,17 +352,24 @@ class StoreWriter:
             return
         self.close_table(table)
         schema = table_schema(table)
-        counts = self.counts[table]
+        counts = self._counts[table]
         groups = rows.groupby("county_code", sort=True) if partitioned(table) else [(None, rows)]
         for county, drop in groups:
             path = self._path(table, county)
-            data = pq.read_table(path)
-            kept = data.filter(pa.array(~_at(data, drop)))
+            # Rewritten row group by row group into the same full row groups: the file is byte for
+            # byte the one a direct write of the kept rows gives, and memory stays one row group.
+            fresh = _File(path.with_name(f".{PART}"), schema, _options(table))
+            kept = 0
+            for batch in _stream(path).iter_batches(ROW_GROUP_ROWS):
+                data = pa.Table.from_batches([batch])
+                part = data.filter(pa.array(~_at(data, drop)))
+                fresh.add(part)
+                kept += part.num_rows
+            fresh.finish()
             name = "" if county is None else county
-            if kept.num_rows:
-                with pq.ParquetWriter(path, schema, **_WRITE) as out:
-                    out.write_table(kept, row_group_size=ROW_GROUP_ROWS)
-                counts[name] = kept.num_rows
+            if kept:
+                os.replace(fresh.path, path)
+                counts[name] = kept
             else:
                 path.unlink()
                 if county is not None:
@@ -342,27 +382,32 @@ class StoreWriter:
         """Add quarantined rows of ``table`` (text as found, with location and failed checks)."""
         if frame.empty:
             return
-        schema = quarantine_schema(table)
-        data = from_frame(frame, schema)
+        self._jobs.submit(self._add_quarantine, table, from_frame(frame, quarantine_schema(table)))
+
+    def _add_quarantine(self, table: str, data: pa.Table) -> None:
         if table not in self._quarantine:
             path = self.root / "quarantine" / f"{table}.parquet"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._quarantine[table] = pq.ParquetWriter(path, schema, **_WRITE)
-        self._quarantine[table].write_table(data, row_group_size=ROW_GROUP_ROWS)
+            self._quarantine[table] = _File(path, quarantine_schema(table), _WRITE)
+        self._quarantine[table].add(data)
+
+    def _close_quarantine(self, table: str, discard: bool) -> None:
+        if table in self._quarantine:
+            self._quarantine.pop(table).finish(write=not discard)
 
     # -------------------------------------------------------------------------------- finish
 
-    def _close(self) -> None:
-        for writer in [*self._writers.values(), *self._quarantine.values()]:
-            writer.close()
-        self._writers.clear()
-        self._quarantine.clear()
+    def _close_all(self, discard: bool) -> None:
+        for table in {k[0] for k in self._files}:
+            self._close_files(table, discard)
+        for table in list(self._quarantine):
+            self._close_quarantine(table, discard)
 
     def commit(self, manifest: dict, quality: pd.DataFrame) -> Path:
         """Write the log and the manifest, then move the store into place; returns its path."""
         if self.final is None:
             raise StoreError("a validation run has no store to commit")
-        self._close()
+        self._jobs.submit(self._close_all, False)
+        self._jobs.shutdown()
         path = self.root / "quality" / "issues.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(from_frame(quality, quality_schema()), path, row_group_size=ROW_GROUP_ROWS, **_WRITE)
@@ -380,8 +425,115 @@ class StoreWriter:
 
     def abort(self) -> None:
         """Throw the partial store away."""
-        self._close()
+        self._jobs.shutdown(quiet=True)
+        self._close_all(discard=True)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class _Jobs:
+    """Work run in order on one background thread (Arrow filters and encodes without the GIL)."""
+
+    def __init__(self) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: deque[Future] = deque()
+
+    def submit(self, fn: Callable[..., None], *args: object) -> None:
+        """Queue ``fn(*args)``; waits while more than :data:`PENDING_WRITES` jobs are queued."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="audit-store")
+        self._pending.append(self._pool.submit(fn, *args))
+        # Bounded, since each job holds rows; and a failed write surfaces at the next call.
+        while self._pending and (len(self._pending) > PENDING_WRITES or self._pending[0].done()):
+            self._pending.popleft().result()
+
+    def wait(self) -> None:
+        """Block until every job queued so far is done; re-raise the first that failed."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def shutdown(self, quiet: bool = False) -> None:
+        """Finish (or, ``quiet``, cancel and ignore) what is queued and stop the thread."""
+        try:
+            if quiet:
+                for job in self._pending:
+                    job.cancel()
+                for job in self._pending:
+                    with contextlib.suppress(BaseException):
+                        job.result()
+                self._pending.clear()
+            else:
+                self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+
+class _File:
+    """One Parquet file written in full row groups (the last may be short)."""
+
+    def __init__(self, path: Path, schema: pa.Schema, options: dict) -> None:
+        self.path, self.schema, self.options = path, schema, options
+        self.held: list[pa.Table] = []
+        self.rows = 0
+        self.writer: pq.ParquetWriter | None = None
+
+    def add(self, data: pa.Table) -> None:
+        """Add rows; every full row group is written at once."""
+        if not data.num_rows:
+            return
+        self.held.append(data)
+        self.rows += data.num_rows
+        while self.rows >= ROW_GROUP_ROWS:
+            self._write(ROW_GROUP_ROWS)
+
+    def _write(self, n: int) -> None:
+        data = pa.concat_tables(self.held) if len(self.held) > 1 else self.held[0]
+        rest = data.slice(n)
+        # What is held is copied, so it does not keep the whole block it was cut from alive.
+        self.held = [rest.take(np.arange(rest.num_rows))] if rest.num_rows else []
+        self.rows -= n
+        if self.writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.writer = pq.ParquetWriter(self.path, self.schema, **self.options)
+        # One contiguous chunk per column: the pages then do not depend on how the rows arrived.
+        self.writer.write_table(data.slice(0, n).combine_chunks(), row_group_size=ROW_GROUP_ROWS)
+
+    def finish(self, write: bool = True) -> None:
+        """Write what is held (or, not ``write``, drop it) and close the file."""
+        if self.rows and write:
+            self._write(self.rows)
+        self.held, self.rows = [], 0
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _options(table: str) -> dict:
+    """Write options of a table's files: dictionaries only where values repeat (codes, choices, dates)."""
+    repeat = [c.name for c in TABLES[table].columns if c.kind in _DICTIONARY_KINDS]
+    return {**_WRITE, "use_dictionary": [*repeat, "src_file", "src_sheet"]}
+
+
+def _stream(path: Path) -> pq.ParquetFile:
+    """A staged file read row group by row group (pre-buffering would keep what was read in memory)."""
+    return pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+
+
+def _select(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
+    return schema if columns is None else pa.schema([schema.field(c) for c in columns])
+
+
+def _by_county(data: pa.Table) -> Iterator[tuple[str, pa.Table]]:
+    """The rows of each county, counties in code order, source order kept within each."""
+    codes = pc.dictionary_encode(data.column("county_code")).combine_chunks()
+    names = codes.dictionary.to_pylist()
+    if len(names) == 1 and codes.null_count == 0:
+        yield names[0], data  # a block of one county (the usual case for sorted files) is not copied
+        return
+    index = pc.fill_null(codes.indices, -1).to_numpy(zero_copy_only=False)
+    for i, name in sorted(enumerate(names), key=lambda pair: pair[1]):
+        yield name, data.filter(pa.array(index == i))
 
 
 def _check_target(path: Path) -> None:

@@ -1,0 +1,313 @@
+"""Batch benchmark: the whole demo against its floor and a naive loop, and a kernel's memory by store size.
+
+Measured in one run, on this machine:
+
+- ``batch``: ``audit batch --no-pdf`` over the demo store, wall time (``pdf``: printing every
+  report with Chromium, timed on its own);
+- ``floor``: a bare kernel start, ``import pandas, pandera.pandas`` and shutdown, per notebook,
+  times the notebooks, divided by the cores (no batch can run notebooks in fresh kernels faster);
+- ``loop``: the same notebooks one after the other with the ``papermill`` CLI and
+  ``jupyter nbconvert --to html`` CLI, the way a notebook is usually run by hand or in make;
+- ``memory``: peak RSS of one county's kernel (its three area notebooks) with a store of 10
+  counties and one of 100 (synthetic partitions: copies of the demo's counties under new codes).
+
+Targets: batch <= 1.25 x floor, loop / batch >= 1.8, memory(100) / memory(10) <= 1.2.
+Run: ``python -m benchmarks.batch_bench [--jobs N] [--keep]``; results also go to
+``benchmarks/work/batch_bench.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "work"
+PARAMS = ROOT / "params" / "lhasa-2020.yaml"
+BIN = Path(sys.executable).parent
+AREAS = ("contracts", "staffing", "relief")
+COUNTIES_IN_CHINA = 2850  # county-level divisions, for the paper estimate
+CITIES_IN_CHINA = 333  # prefecture-level divisions: one roll-up each
+
+
+def _run(cmd: list[str], **kw) -> float:
+    """Run a command, fail loudly, return its wall time in seconds."""
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, cwd=ROOT, **kw)
+    return time.perf_counter() - started
+
+
+def _env() -> dict[str, str]:
+    # the stores and runs live under benchmarks/work, inside the project: no extra roots needed
+    return {**os.environ, "PYTHONWARNINGS": "ignore"}
+
+
+def demo_store(work: Path) -> Path:
+    """Generate and ingest the demo submission (once per work folder)."""
+    store = work / "demo-store"
+    if not store.exists():
+        _run([str(BIN / "audit"), "demo", "--out", str(work / "demo-submission")])
+        _run([str(BIN / "audit"), "ingest", str(work / "demo-submission"), "--store", str(store)])
+    return store
+
+
+def counties_of(store: Path) -> list[str]:
+    """The store's counties as the batch audits them: the city bureau's rows go to the roll-up."""
+    from audit.params import load_params
+    from audit.store import Store
+
+    city = load_params(PARAMS).city_code
+    return [c for c in Store.open(store).counties() if c != city]
+
+
+# --- floor ------------------------------------------------------------------------------------
+
+
+def kernel_floor(samples: int = 5) -> float:
+    """Median seconds of: start a kernel, import pandas and pandera.pandas, shut it down."""
+    from jupyter_client.manager import start_new_kernel
+
+    times = []
+    for _ in range(samples):
+        started = time.perf_counter()
+        manager, client = start_new_kernel(kernel_name="python3")
+        try:
+            reply = client.execute_interactive("import pandas, pandera.pandas", timeout=120)
+            assert reply["content"]["status"] == "ok", reply["content"]
+        finally:
+            client.stop_channels()
+            manager.shutdown_kernel(now=False)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+# --- the batch and the loop -------------------------------------------------------------------
+
+
+def batch_wall(store: Path, out: Path, run_id: str, jobs: int, *extra: str) -> float:
+    """Wall time of ``audit batch`` into ``out/run_id`` (exit 0 or 1 both count: it finished)."""
+    shutil.rmtree(out / run_id, ignore_errors=True)
+    cmd = [str(BIN / "audit"), "batch", "--store", str(store), "--params", str(PARAMS), "--out", str(out)]
+    cmd += ["--run-id", run_id, "--jobs", str(jobs), *extra]
+    started = time.perf_counter()
+    done = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True)
+    if done.returncode not in (0, 1) or not (out / run_id / "manifest.json").exists():
+        raise RuntimeError(f"audit batch failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return time.perf_counter() - started
+
+
+def pdf_wall(run_dir: Path, jobs: int) -> tuple[float, int]:
+    """Wall time of printing every report.html of a run with Chromium, ``jobs`` at a time."""
+    from audit.reports import render_pdf
+
+    pages = sorted(run_dir.glob("*/report.html"))
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+        list(pool.map(lambda p: render_pdf(p, p.with_name("report.bench.pdf")), pages))
+    return time.perf_counter() - started, len(pages)
+
+
+def loop_wall(store: Path, counties: list[str], city_code: str, out: Path) -> float:
+    """Wall time of papermill CLI + nbconvert CLI for every notebook, one after the other."""
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.perf_counter()
+    for county, notebook in [(c, a) for c in counties for a in AREAS] + [(city_code, "city")]:
+        folder = out / ("city" if notebook == "city" else county)
+        folder.mkdir(parents=True, exist_ok=True)
+        executed = folder / f"{notebook}.ipynb"
+        raw = {"county": county, "store": str(store), "params": str(PARAMS), "out": str(folder)}
+        raw |= {"lang": "zh", "pii": "masked", "run_id": "loop"}
+        cmd = [str(BIN / "papermill"), str(ROOT / "notebooks" / f"{notebook}.ipynb"), str(executed)]
+        cmd += [arg for key, value in raw.items() for arg in ("-r", key, value)]  # -r keeps codes text
+        subprocess.run([*cmd, "--no-progress-bar"], check=True, cwd=ROOT, env=_env(), capture_output=True)
+        subprocess.run(
+            [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)],
+            check=True,
+            cwd=ROOT,
+            env=_env(),
+            capture_output=True,
+        )
+    return time.perf_counter() - started
+
+
+# --- memory by store size ---------------------------------------------------------------------
+
+
+def synthetic_store(demo: Path, target: Path, n_counties: int) -> list[str]:
+    """A copy of the demo store with ``n_counties`` counties: extra ones copy a demo county's rows."""
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(demo, target)
+    manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+    real = counties_of(demo)
+    extra = n_counties - len(real)
+    new_codes = [f"5499{i:02d}" for i in range(extra)] if extra > 0 else []
+    for i, code in enumerate(new_codes):
+        source = real[i % len(real)]
+        for table, entry in manifest["tables"].items():
+            held = entry.get("counties", {})
+            if source not in held:
+                continue
+            src = target / "tables" / table / f"county_code={source}" / "part-0.parquet"
+            data = pq.read_table(src)
+            column = data.schema.get_field_index("county_code")
+            data = data.set_column(column, "county_code", pa.array([code] * data.num_rows, pa.string()))
+            dest = target / "tables" / table / f"county_code={code}" / "part-0.parquet"
+            dest.parent.mkdir(parents=True)
+            pq.write_table(data, dest)
+            held[code] = held[source]
+    quality = target / "quality" / "issues.parquet"
+    if quality.exists() and new_codes:  # the log grows with the counties too
+        log = pq.read_table(quality)
+        copies = [log]
+        for i, code in enumerate(new_codes):
+            rows = log.filter(pc.equal(log["county_code"], real[i % len(real)]))
+            index = rows.schema.get_field_index("county_code")
+            copies.append(
+                rows.set_column(index, "county_code", pa.array([code] * rows.num_rows, pa.string()))
+            )
+        pq.write_table(pa.concat_tables(copies), quality)
+    (target / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    return [*real, *new_codes]
+
+
+_PEAK = "import resource\nprint('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+
+
+def kernel_peak_mb(store: Path, county: str, out: Path) -> float:
+    """Peak RSS (MB) of the kernels running one county's area notebooks (the largest of the three)."""
+    import nbformat
+
+    from audit.execution import execute_notebook
+    from audit.runspec import ALLOWED_ROOTS_ENV
+
+    out.mkdir(parents=True, exist_ok=True)
+    peaks = []
+    for area in AREAS:
+        book = nbformat.read(ROOT / "notebooks" / f"{area}.ipynb", as_version=4)
+        book.cells.append(nbformat.v4.new_code_cell(_PEAK))
+        probe = out / f"{area}.probe.ipynb"
+        nbformat.write(book, probe)
+        parameters = {"county": county, "store": str(store), "params": str(PARAMS), "out": str(out)}
+        parameters |= {"lang": "zh", "pii": "masked", "seed": None, "run_id": "memory"}
+        result = execute_notebook(
+            probe, out / f"{area}.ipynb", parameters, timeout=600, cwd=out, env={ALLOWED_ROOTS_ENV: str(WORK)}
+        )
+        executed = nbformat.read(result.output, as_version=4)
+        text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+        peaks.append(int(text.split("PEAK_KB")[1].split()[0]) / 1024)
+    return max(peaks)
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def estimate(jobs: list[dict], wall: float, cores: int, pdf_cpu: float, n_counties: int) -> dict:
+    """Paper estimate for China's county-level units on N workers, from this run's per-job costs.
+
+    Counties cost their three area notebooks, their report's HTML and its PDF. Roll-ups are one per
+    prefecture-level city (about 333, so about 8.6 counties each), costed as this run's roll-up
+    scaled to that many counties. The batch's own overhead is this run's: wall time against the
+    sum of its jobs spread over the cores.
+    """
+    area = statistics.mean(j["seconds"] for j in jobs if j["kind"] == "notebook" and j["unit"] != "city")
+    report = statistics.mean(j["seconds"] for j in jobs if j["kind"] == "report")
+    city = next(j["seconds"] for j in jobs if j["key"] == "city/city")
+    efficiency = sum(j["seconds"] for j in jobs) / cores / wall
+    per_city = COUNTIES_IN_CHINA / CITIES_IN_CHINA
+    cpu = COUNTIES_IN_CHINA * (len(AREAS) * area + report + pdf_cpu)
+    cpu += CITIES_IN_CHINA * city * per_city / n_counties
+    rows = {"cpu_hours": round(cpu / 3600, 2), "batch_efficiency": round(efficiency, 3)}
+    for workers in (2, 8, 32, 128):
+        rows[f"hours_on_{workers}_workers"] = round(cpu / workers / efficiency / 3600, 2)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every measurement and print the figures against their targets."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--keep", action="store_true", help="keep benchmarks/work for inspection")
+    parser.add_argument("--skip-loop", action="store_true", help="skip the slow sequential loop")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args(argv)
+    WORK.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("AUDIT_ALLOWED_ROOTS", str(WORK))
+    from audit.params import load_params
+
+    city_code = load_params(PARAMS).city_code
+    store = demo_store(WORK)
+    counties = counties_of(store)
+    n_notebooks = len(counties) * len(AREAS) + 1
+    cores = args.jobs
+    figures: dict = {"cores": cores, "counties": len(counties), "notebooks": n_notebooks}
+
+    per_kernel = kernel_floor()
+    figures["kernel_floor_s"] = round(per_kernel, 3)
+    figures["floor_s"] = round(per_kernel * n_notebooks / cores, 2)
+
+    runs = WORK / "runs"
+    figures["batch_s"] = round(batch_wall(store, runs, "bench-html", cores, "--no-pdf"), 2)
+    manifest = json.loads((runs / "bench-html" / "manifest.json").read_text(encoding="utf-8"))
+    jobs = manifest["jobs"]
+    notebook_seconds = [j["seconds"] for j in jobs if j["kind"] == "notebook"]
+    report_seconds = [j["seconds"] for j in jobs if j["kind"] == "report"]
+    city = next(j["seconds"] for j in jobs if j["key"] == "city/city")
+    figures["job_median_s"] = {
+        "notebook": round(statistics.median(notebook_seconds), 2),
+        "report_html": round(statistics.median(report_seconds), 2),
+        "city_notebook": round(city, 2),
+    }
+    pdf_seconds, pages = pdf_wall(runs / "bench-html", cores)
+    figures["pdf_s"] = round(pdf_seconds, 2)
+    figures["pdf_pages"] = pages
+    figures["batch_over_floor"] = round(figures["batch_s"] / figures["floor_s"], 2)
+
+    if not args.skip_loop:
+        figures["loop_s"] = round(loop_wall(store, counties, city_code, WORK / "loop"), 2)
+        figures["loop_over_batch"] = round(figures["loop_s"] / figures["batch_s"], 2)
+
+    if not args.skip_memory:
+        peaks = {}
+        for n in (10, 100):  # the demo has 10 counties (and the city bureau): "10" is the demo as it is
+            target = WORK / f"store-{n}"
+            codes = synthetic_store(store, target, n)
+            peaks[len(codes)] = round(kernel_peak_mb(target, "540102", WORK / f"memory-{n}"), 1)
+        small, large = sorted(peaks)
+        figures["kernel_peak_mb_by_store_counties"] = peaks
+        figures["memory_100_over_10"] = round(peaks[large] / peaks[small], 3)
+
+    pdf_cpu = pdf_seconds * cores / pages
+    figures["estimate_china"] = estimate(jobs, figures["batch_s"], cores, pdf_cpu, len(counties))
+    (WORK / "batch_bench.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(figures, indent=2))
+    print(
+        f"batch / floor = {figures['batch_over_floor']} (target <= 1.25); "
+        + (f"loop / batch = {figures['loop_over_batch']} (target >= 1.8); " if "loop_s" in figures else "")
+        + (
+            f"memory 100/10 = {figures['memory_100_over_10']} (target <= 1.2)"
+            if "memory_100_over_10" in figures
+            else ""
+        )
+    )
+    if not args.keep:
+        for name in ("runs", "loop", "memory-10", "memory-100", "store-10", "store-100"):
+            shutil.rmtree(WORK / name, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
