@@ -9,10 +9,10 @@ them can drift from the others. It knows nothing of checks, rules or files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What sort of value a column holds; ingest repairs and schemas check by kind."""
 
     CODE = "code"  # GB/T 2260 division code, 6 or 9 digits, kept as text
