@@ -22,10 +22,12 @@ system-deps:
 setup: system-deps $(VENV)/.installed
 
 # Generate the bundled demo submission, ingest it, audit every county, render every report.
+# A second `make demo` resumes the run: jobs whose inputs did not change are kept.
 demo: setup
 	$(AUDIT) demo --out outputs/demo-submission
 	$(AUDIT) ingest outputs/demo-submission --store outputs/demo-store
-	$(AUDIT) batch --store outputs/demo-store --params params/lhasa-2020.yaml --out outputs --run-id $(RUN_ID) --jobs $(JOBS)
+	$(AUDIT) batch --store outputs/demo-store --params params/lhasa-2020.yaml --out outputs --run-id $(RUN_ID) \
+		--jobs $(JOBS) $(if $(wildcard outputs/$(RUN_ID)/.),--resume)
 	@echo "Reports: outputs/$(RUN_ID)/index.html"
 
 lint: $(VENV)/.installed
