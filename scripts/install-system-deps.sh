@@ -5,7 +5,9 @@
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-fc-list 2>/dev/null | grep -q "Noto Sans CJK" || need+=(fonts-noto-cjk)
+# Not `fc-list | grep -q`: under pipefail, grep closing early fails the pipe with SIGPIPE.
+fonts=$(fc-list : family 2>/dev/null || true)
+[[ $fonts == *"Noto Sans CJK"* ]] || need+=(fonts-noto-cjk)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 [ ${#need[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
