@@ -16,6 +16,11 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The benchmark peers (Great Expectations, pyinstrument): the test suite smoke-tests the benchmarks.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
 system-deps:
 	bash scripts/install-system-deps.sh
 
@@ -38,11 +43,10 @@ format: $(VENV)/.installed
 	$(BIN)/ruff format src tests benchmarks
 	$(BIN)/ruff check --fix src tests benchmarks
 
-test: setup lint
+test: setup $(VENV)/.bench-installed lint
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
-bench: setup
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+bench: setup $(VENV)/.bench-installed
 	$(BIN)/python -m benchmarks
 
 clean:
