@@ -162,6 +162,60 @@ def test_plan_has_areas_then_report_per_county_then_the_rollup(tmp_path):
     assert "out" not in params  # each job's own working folder, given when it runs
 
 
+def test_notebooks_that_take_rules_from_wait_for_their_units_rule_run(tmp_path):
+    jobs = _plan(tmp_path, notebooks=ROOT / "notebooks")
+    keys = [j.key for j in jobs]
+    assert keys[:5] == [
+        "540102/rules",
+        "540102/contracts",
+        "540102/staffing",
+        "540102/relief",
+        "540102/report",
+    ]
+    assert keys[-3:] == ["city/rules", "city/city", "city/report"]
+    by_key = {j.key: j for j in jobs}
+    run_dir = tmp_path / "out" / "test"
+    assert by_key["540102/rules"].kind == "rules" and not by_key["540102/rules"].after
+    assert by_key["540103/relief"].after == ("540103/rules",) and not by_key["540103/relief"].needs
+    assert dict(by_key["540103/relief"].parameters)["rules_from"] == str(run_dir)
+    assert dict(by_key["540103/relief"].parameters)["counties"] is None  # only the roll-up's is a list
+    assert by_key["city/city"].after == ("540102/rules", "540103/rules", "city/rules")
+    assert dict(by_key["city/city"].parameters)["counties"] == ["540102", "540103"]
+    # a county's rule run is part of what its notebooks' fingerprints say they read
+    first = {j.key: j.fingerprint for j in jobs}
+    (tmp_path / "store" / "tables" / "contracts" / "county_code=540103" / "part-0.parquet").write_bytes(b"x")
+    second = {j.key: j.fingerprint for j in _plan(tmp_path, notebooks=ROOT / "notebooks")}
+    assert sorted(k for k in first if first[k] != second[k]) == [
+        "540103/contracts",
+        "540103/relief",
+        "540103/report",
+        "540103/rules",
+        "540103/staffing",
+        "city/city",
+        "city/report",
+        "city/rules",
+    ]
+
+
+def test_notebooks_wait_for_a_rule_run_but_run_when_it_failed(tmp_path):
+    jobs = _plan(tmp_path, notebooks=ROOT / "notebooks")
+
+    def fail_rules(job):
+        if job.key == "540103/rules":
+            return batch.JobResult(job.key, "failed", "ValueError: broken rows", fingerprint=job.fingerprint)
+        return _ok(job)
+
+    executor = InlineExecutor()
+    results = batch.execute_jobs(jobs, {}, ["540102", "540103"], executor, LogProgress(_Sink()), fail_rules)
+    order = executor.submitted
+    assert order.index("540103/rules") < order.index("540103/contracts")
+    assert max(order.index(f"{u}/rules") for u in ("540102", "540103", "city")) < order.index("city/city")
+    # the notebooks run the rules themselves (and show the error there, if the data are broken)
+    assert results["540103/contracts"].status == results["city/city"].status == "ok"
+    assert results["540103/rules"].status == "failed"
+    assert batch._Board(jobs, ["540102", "540103"], {}).record(results["540103/rules"]) == []
+
+
 def test_bad_parameters_fail_before_any_kernel(tmp_path):
     with pytest.raises(ParameterError):
         _plan(tmp_path, counties=("54010X",))
@@ -265,7 +319,7 @@ def test_a_broken_job_function_fails_its_job_not_the_batch(tmp_path):
 
 
 def test_the_scheduler_takes_a_countrys_worth_of_jobs():
-    # 2,850 county-level units: 11,402 jobs, scheduled in well under a second (no quadratic scans)
+    # 2,850 county-level units: 14,251 jobs, scheduled in well under a second (no quadratic scans)
     counties = [f"{i:06d}" for i in range(2850)]
     jobs = []
     for county in counties:
@@ -275,10 +329,14 @@ def test_the_scheduler_takes_a_countrys_worth_of_jobs():
             *areas,
             batch.Job(f"{county}/report", "report", county, "report", Path("/x"), "f", needs=needs),
         ]
-    jobs += [batch.Job("city/city", "notebook", "city", "city", Path("/x"), "f")]
+    rule_runs = tuple(f"{county}/rules" for county in counties)
+    jobs += [batch.Job(key, "rules", key[:6], "rules", Path("/x"), "f") for key in rule_runs]
+    jobs += [batch.Job("city/city", "notebook", "city", "city", Path("/x"), "f", after=rule_runs)]
     stream = io.StringIO()
     results = batch.execute_jobs(jobs, {}, counties, InlineExecutor(), LogProgress(stream), _ok)
-    assert len(results) == 11401 and all(r.status == "ok" for r in results.values())
+    assert len(results) == 14251 and all(r.status == "ok" for r in results.values())
+    finished = list(results)
+    assert finished.index("city/city") > max(finished.index(k) for k in rule_runs)  # it waited for them
     assert stream.getvalue().splitlines()[-1].endswith("counties 2850 done, 0 failed, 0 remaining")
 
 

@@ -204,7 +204,7 @@ def test_the_city_shows_the_cross_county_findings_and_links_every_county(city):
     findings = city.city_findings()
     assert findings.section == "city"
     assert re.findall(r"<h3>(\w+) ", findings.html) == list(fx.EXPECTED_CITY)
-    assert city.city_run.findings["rule_id"].value_counts().to_dict() == fx.EXPECTED_CITY
+    assert city.register["rule_id"].value_counts().to_dict() == fx.EXPECTED_CITY
     links = city.county_reports().html
     assert '<a href="../540102/report.html">report.html</a>' in links
     assert '<a href="../540103/report.pdf">report.pdf</a>' in links

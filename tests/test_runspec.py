@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from audit.exceptions import EXIT_INPUT, ParameterError
-from audit.runspec import ALLOWED_ROOTS_ENV, project_root, validate_spec
+from audit.runspec import ALLOWED_ROOTS_ENV, parameter_names, project_root, validate_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 COUNTIES = ("540102", "540103")
@@ -44,6 +44,8 @@ def test_a_good_spec_has_absolute_paths_and_string_codes(place, tmp_path):
         "pii": "masked",
         "seed": 7,
         "run_id": "r1",
+        "rules_from": None,
+        "counties": None,
     }
 
 
@@ -66,6 +68,10 @@ def test_relative_paths_do_not_depend_on_the_working_directory(place, tmp_path, 
         ("seed", -1, "int -1"),
         ("run_id", "../x", "allowed: letters, digits"),
         ("store", 3, "allowed: a path to a store folder"),
+        ("rules_from", 7, "int 7; allowed: None, or a path to a batch run folder"),
+        ("counties", "540102", "str '540102'; allowed: None, or a list of county codes"),
+        ("counties", [540102], "list [540102]"),
+        ("counties", [], "list []"),
     ],
 )
 def test_a_bad_value_names_the_parameter_and_what_is_allowed(place, tmp_path, name, value, says):
@@ -141,3 +147,33 @@ def test_moving_the_output_keeps_the_same_allowed_folders(place, tmp_path):
     assert spec.with_out(tmp_path / "out" / "540102").out == (tmp_path / "out" / "540102").resolve()
     with pytest.raises(ParameterError, match="parameter 'out'"):
         spec.with_out("/")
+
+
+def test_the_roll_up_can_cover_some_counties_only(place, tmp_path):
+    spec = _check({**place, "county": "540100", "counties": ["540103"]}, tmp_path, scope="city")
+    assert spec.counties == ("540103",)
+    assert spec.notebook_parameters()["counties"] == ["540103"]
+    with pytest.raises(ParameterError, match=r"'counties': 540199 not a county .*allowed: 540102, 540103"):
+        _check({**place, "county": "540100", "counties": ["540103", "540199"]}, tmp_path, scope="city")
+    with pytest.raises(ParameterError, match="'counties': 540100 not a county"):
+        _check({**place, "county": "540100", "counties": ["540100"]}, tmp_path, scope="city")
+
+
+def test_rules_from_must_be_an_allowed_folder(place, tmp_path):
+    (tmp_path / "run").mkdir()
+    spec = _check({**place, "rules_from": str(tmp_path / "run")}, tmp_path)
+    assert spec.rules_from == (tmp_path / "run").resolve()
+    assert spec.notebook_parameters()["rules_from"] == str((tmp_path / "run").resolve())
+    with pytest.raises(ParameterError, match=r"'rules_from': .* is not a folder"):
+        _check({**place, "rules_from": str(tmp_path / "nowhere")}, tmp_path)
+    with pytest.raises(ParameterError, match=r"'rules_from': .* outside the allowed folders"):
+        _check({**place, "rules_from": "/"}, tmp_path)
+
+
+def test_parameter_names_are_read_from_the_parameters_cell(tmp_path):
+    assert parameter_names(ROOT / "notebooks" / "contracts.ipynb") >= {"county", "rules_from", "counties"}
+    bare = tmp_path / "bare.ipynb"
+    bare.write_text(
+        '{"cells": [{"cell_type": "code", "metadata": {}, "source": ["x = 1"]}]}', encoding="utf-8"
+    )
+    assert parameter_names(bare) == frozenset()

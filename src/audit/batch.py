@@ -1,11 +1,14 @@
 """Every county × area notebook, the city roll-up and every report, in parallel and resumable.
 
-The unit of work is a :class:`Job`: one area notebook of one county, the roll-up notebook, or
-rendering one report. :func:`run_job` runs one job inside a worker process (a local process or
-a Dask worker); the loop in :func:`run_batch` hands jobs to an executor as their inputs become
-ready. A job writes into its own working folder and moves each file into the run folder when
-whole, then writes its job record last; ``--resume`` skips a job whose record holds the same
-fingerprint (notebook, parameters, input hashes, code) and whose outputs are all still there.
+The unit of work is a :class:`Job`: one unit's rule run (a county's, or the roll-up's own),
+one area notebook of one county, the roll-up notebook, or rendering one report. A unit's rules
+run once, in the worker process, and its notebooks read them (``rules_from``) instead of
+running them again in every kernel; the roll-up reads every county's. :func:`run_job` runs
+one job inside a worker process (a local process or a Dask worker); the loop in
+:func:`run_batch` hands jobs to an executor as their inputs become ready. A job writes into
+its own working folder and moves each file into the run folder when whole, then writes its job
+record last; ``--resume`` skips a job whose record holds the same fingerprint (notebook,
+parameters, input hashes, code) and whose outputs are all still there.
 
 Run folder::
 
@@ -14,10 +17,11 @@ Run folder::
       manifest.json         provenance (written last: no manifest, no finished run)
       signoffs.json         after ``audit sign``
       findings.parquet|csv|xlsx   the combined register (xlsx: the rectification list)
-      <county>/             contracts.ipynb staffing.ipynb relief.ipynb, findings-C|S|F.parquet|csv,
+      <county>/             rules/ (the county's rule run, read by its notebooks and the roll-up),
+                            contracts.ipynb staffing.ipynb relief.ipynb, findings-C|S|F.parquet|csv,
                             results-*.parquet, report.html, report.pdf; when a notebook failed,
                             <area>.failed.ipynb and <area>.failed.html (with its code) instead
-      city/                 the roll-up: city.ipynb, findings-city.*, report.html, report.pdf
+      city/                 the roll-up: rules/, city.ipynb, findings-city.*, report.html, report.pdf
       .batch/jobs/          one record per job (fingerprint, outputs, timing)
       .batch/logs/          each job's stderr and its kernel's, for diagnosis
 
@@ -64,8 +68,9 @@ from audit.manifest import (
 from audit.params import Params, load_params
 from audit.progress import Progress, Tally, progress_for
 
-ROLLUP = "city"  # folder and unit name of the city roll-up
+ROLLUP = "city"  # folder and unit name of the city roll-up (ruleruns.CITY: the same name)
 REPORT = "report"  # the job that renders a unit's report
+RULES = "rules"  # the job that runs a unit's rules once for all its notebooks
 SEVERITIES = ("high", "medium", "low", "info")
 STATE = ".batch"  # job records and working folders, inside the run folder
 MAX_ATTEMPTS = 3  # a job whose worker process died is tried again, at most this often
@@ -105,16 +110,17 @@ class BatchOptions:
 class Job:
     """One unit of work a worker process runs; everything in it pickles."""
 
-    key: str  # "<unit>/<area>" or "<unit>/report"
-    kind: Literal["notebook", "report"]
+    key: str  # "<unit>/<area>", "<unit>/report" or "<unit>/rules"
+    kind: Literal["notebook", "report", "rules"]
     unit: str  # county code, or ROLLUP
-    area: str  # area name, ROLLUP, or REPORT
+    area: str  # area name, ROLLUP, REPORT or RULES
     run_dir: Path
     fingerprint: str
     notebook: Path | None = None
     parameters: tuple[tuple[str, Any], ...] = ()
     env: tuple[tuple[str, str], ...] = ()  # for the kernel: the folders its paths may be in
     needs: tuple[str, ...] = ()  # keys of the jobs whose outputs this one reads
+    after: tuple[str, ...] = ()  # keys of jobs to wait for, whatever becomes of them: their outputs help
     sources: tuple[str, ...] = ()  # a report's notebooks, relative to the run folder
     timeout: float = 600.0
     lang: str = "zh"
@@ -221,7 +227,19 @@ def _show_failure(job: Job, out: Path) -> None:
         traceback.print_exc()
 
 
-RUNNERS: dict[str, Callable[[Job, Path, Path], None]] = {"notebook": _execute, "report": _render}
+def _rules(job: Job, out: Path, cwd: Path) -> None:
+    """Run the unit's rules once, in this process, and keep them for its notebooks (and the roll-up)."""
+    from audit import ruleruns
+
+    parameters = dict(job.parameters)
+    ruleruns.build(parameters["store"], parameters["params"], job.unit, out / ruleruns.FOLDER)
+
+
+RUNNERS: dict[str, Callable[[Job, Path, Path], None]] = {
+    "notebook": _execute,
+    "report": _render,
+    "rules": _rules,
+}
 
 
 def _commit(job: Job, out: Path) -> tuple[FileRecord, ...]:
@@ -379,11 +397,13 @@ def plan(
     code: str,
     city_code: str,
 ) -> list[Job]:
-    """The jobs of a batch: per county its area notebooks then its report; then the roll-up and its report.
+    """The jobs of a batch: per county its rule run, area notebooks and report; then the roll-up's.
 
-    The notebook parameters are checked here, once, before any kernel starts.
+    A unit gets a rule run when one of its notebooks takes ``rules_from``; the roll-up's
+    notebook waits for every county's rule run as well as its own, and reads them. The
+    notebook parameters are checked here, once, before any kernel starts.
     """
-    from audit.runspec import ALLOWED_ROOTS_ENV, AREAS, CITY_NOTEBOOK, validate_spec
+    from audit.runspec import ALLOWED_ROOTS_ENV, AREAS, CITY_NOTEBOOK, parameter_names, validate_spec
 
     roots = (inputs.store, inputs.params.parent, run_dir)
     base = {
@@ -400,22 +420,41 @@ def plan(
             {**base, "county": counties[0]}, scope="county", counties=counties, extra_roots=roots
         )
     specs[ROLLUP] = validate_spec(
-        {**base, "county": city_code}, scope="city", counties=counties, extra_roots=roots
+        {**base, "county": city_code, "counties": counties or None},
+        scope="city",
+        counties=counties,
+        extra_roots=roots,
     )
+    # the run folder is made when the batch starts, perhaps after planning: set, not checked
+    specs = {unit: spec.model_copy(update={"rules_from": run_dir}) for unit, spec in specs.items()}
     env = ((ALLOWED_ROOTS_ENV, os.pathsep.join(str(r) for r in specs[ROLLUP].allowed)),)
+    declared: dict[str, frozenset[str]] = {}
+    for name in [f"{a}.ipynb" for a in AREAS] + [f"{CITY_NOTEBOOK}.ipynb"]:
+        if name in inputs.notebook_files:
+            declared[name] = parameter_names(inputs.notebooks / name)
     jobs: list[Job] = []
+    rule_runs: dict[str, Job] = {}  # unit -> its rule-run job
     for unit in [*counties, ROLLUP]:
         if unit == ROLLUP:
             spec, areas = specs[ROLLUP], (CITY_NOTEBOOK,)
         else:
             spec, areas = specs["county"].model_copy(update={"county": unit}), tuple(AREAS)
-        parameters = spec.notebook_parameters()
-        parameters.pop("out")
+        everything = spec.notebook_parameters()
+        everything.pop("out")
+        for area in areas:
+            if f"{area}.ipynb" not in inputs.notebook_files:
+                raise BatchError(f"{inputs.notebooks / area}.ipynb: notebook not found")
+        if any("rules_from" in declared[f"{a}.ipynb"] for a in areas):
+            rule_runs[unit] = _rules_job(unit, run_dir, inputs, code, everything, options.timeout)
+            jobs.append(rule_runs[unit])
         executed = []
         for area in areas:
             name = f"{area}.ipynb"
-            if name not in inputs.notebook_files:
-                raise BatchError(f"{inputs.notebooks / name}: notebook not found")
+            # optional parameters go only to a notebook that declares them
+            parameters = {k: v for k, v in everything.items() if k not in _OPTIONAL or k in declared[name]}
+            waits: list[Job] = []
+            if "rules_from" in parameters:
+                waits = list(rule_runs.values()) if unit == ROLLUP else [rule_runs[unit]]
             fingerprint = _digest(
                 {
                     "job": f"{unit}/{area}",
@@ -424,6 +463,7 @@ def plan(
                     "store": inputs.for_unit(unit),
                     "parameters": parameters,
                     "code": code,
+                    "after": [j.fingerprint for j in waits],
                 }
             )
             executed.append(
@@ -437,6 +477,7 @@ def plan(
                     notebook=inputs.notebooks / name,
                     parameters=tuple(sorted(parameters.items())),
                     env=env,
+                    after=tuple(j.key for j in waits),
                     timeout=options.timeout,
                     lang=options.lang,
                 )
@@ -467,6 +508,33 @@ def plan(
     return jobs
 
 
+_OPTIONAL = ("rules_from", "counties")
+"""Parameters a notebook gets only when its parameters cell declares them."""
+
+
+def _rules_job(
+    unit: str, run_dir: Path, inputs: Inputs, code: str, parameters: Mapping[str, Any], timeout: float
+) -> Job:
+    fingerprint = _digest(
+        {
+            "job": f"{unit}/{RULES}",
+            "params": inputs.params_sha256,
+            "store": inputs.for_unit(unit),
+            "code": code,
+        }
+    )
+    return Job(
+        key=f"{unit}/{RULES}",
+        kind="rules",
+        unit=unit,
+        area=RULES,
+        run_dir=run_dir,
+        fingerprint=fingerprint,
+        parameters=(("params", parameters["params"]), ("store", parameters["store"])),
+        timeout=timeout,
+    )
+
+
 def read_record(run_dir: Path, key: str) -> JobResult | None:
     """The job's record from an earlier run, if there is a readable one."""
     try:
@@ -484,7 +552,7 @@ def resumable(jobs: list[Job], run_dir: Path) -> dict[str, JobResult]:
             record is not None
             and record.status == "ok"
             and record.fingerprint == job.fingerprint
-            and all(dep in done for dep in job.needs)
+            and all(dep in done for dep in (*job.needs, *job.after))
             and all(output.matches(run_dir) for output in record.outputs)
         ):
             done[job.key] = replace(record, resumed=True)
@@ -504,7 +572,9 @@ def _forget(run_dir: Path, key: str) -> None:
 
 
 def _rank(job: Job) -> int:
-    return 0 if job.kind == "report" else 1 if job.unit == ROLLUP else 2
+    if job.kind == "rules":
+        return 0  # every notebook of the unit, and the roll-up, waits for it
+    return 1 if job.kind == "report" else 2 if job.unit == ROLLUP else 3
 
 
 class _Board:
@@ -512,23 +582,27 @@ class _Board:
 
     def __init__(self, jobs: list[Job], counties: list[str], done: Mapping[str, JobResult]) -> None:
         self.jobs = {j.key: j for j in jobs}
-        # reports first (they finish a county), then the roll-up notebook (the longest job: starting it
-        # last would leave the other workers idle at the end), then plan order
+        # rule runs first (notebooks wait for them), reports next (they finish a county), then the
+        # roll-up notebook (the longest job: starting it last would leave the other workers idle at
+        # the end), then plan order
         self.order = {j.key: (_rank(j), i) for i, j in enumerate(jobs)}
         self.counties = set(counties)
         self.results: dict[str, JobResult] = {}
-        self.unmet = {j.key: len(j.needs) for j in jobs}
-        self.dependents: dict[str, list[str]] = {}
+        self.unmet = {j.key: len(j.needs) + len(j.after) for j in jobs}
+        self.dependents: dict[str, list[str]] = {}  # need -> jobs that cannot run without it
+        self.followers: dict[str, list[str]] = {}  # job -> jobs that only wait for it
         for job in jobs:
             for need in job.needs:
                 self.dependents.setdefault(need, []).append(job.key)
+            for first in job.after:
+                self.followers.setdefault(first, []).append(job.key)
         self.left = {}  # unit -> jobs not yet finished
         for job in jobs:
             self.left[job.unit] = self.left.get(job.unit, 0) + 1
         self.failed_units: set[str] = set()
         self.counties_done = 0
         self.skipped = 0
-        self._ready = [self.order[j.key] + (j.key,) for j in jobs if not j.needs]
+        self._ready = [self.order[j.key] + (j.key,) for j in jobs if not j.needs and not j.after]
         heapq.heapify(self._ready)
         for key in (j.key for j in jobs if j.key in done):  # plan order: needs come first
             self.record(replace(done[key], resumed=True))
@@ -544,17 +618,22 @@ class _Board:
         elif self.left[job.unit] == 0 and job.unit in self.counties and job.unit not in self.failed_units:
             self.counties_done += 1
         blocked = []
+        for key in self.followers.get(job.key, []):
+            self._met(key)
         for key in self.dependents.get(job.key, []):
             if result.status == "ok":
-                self.unmet[key] -= 1
-                if self.unmet[key] == 0:
-                    heapq.heappush(self._ready, self.order[key] + (key,))
+                self._met(key)
             elif key not in self.results:
                 bad = JobResult(
                     key, "blocked", f"{job.key} {result.status}", fingerprint=self.jobs[key].fingerprint
                 )
                 blocked += [bad, *self.record(bad)]
         return blocked
+
+    def _met(self, key: str) -> None:
+        self.unmet[key] -= 1
+        if self.unmet[key] == 0:
+            heapq.heappush(self._ready, self.order[key] + (key,))
 
     def requeue(self, key: str) -> None:
         """Make a job whose worker died ready again."""

@@ -182,8 +182,10 @@ def combine_registers(registers: Iterable[pd.DataFrame]) -> pd.DataFrame:
     return sort_register(_typed(combined))
 
 
-def write_register(findings: pd.DataFrame, folder: str | Path, stem: str = "findings") -> dict[str, Path]:
-    """Write the register as ``stem.parquet`` and ``stem.csv`` (UTF-8 with BOM); return the paths."""
+def write_register(
+    findings: pd.DataFrame, folder: str | Path, stem: str = "findings", *, csv: bool = True
+) -> dict[str, Path]:
+    """Write the register as ``stem.parquet`` and, unless ``csv`` is False, ``stem.csv`` (UTF-8 with BOM)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     frame = _typed(findings)
@@ -195,8 +197,9 @@ def write_register(findings: pd.DataFrame, folder: str | Path, stem: str = "find
     table = table.replace_schema_metadata(None)
     parquet = folder / f"{stem}.parquet"
     pq.write_table(table, parquet, compression="zstd", write_statistics=False)
-    csv = write_csv(frame, folder / f"{stem}.csv")
-    return {"parquet": parquet, "csv": csv}
+    if not csv:
+        return {"parquet": parquet}
+    return {"parquet": parquet, "csv": write_csv(frame, folder / f"{stem}.csv")}
 
 
 def read_register(path: str | Path) -> pd.DataFrame:

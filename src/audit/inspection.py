@@ -60,11 +60,20 @@ def open_county(
     pii: str = DEFAULTS["pii"],
     seed: int | None = DEFAULTS["seed"],
     run_id: str = DEFAULTS["run_id"],
+    rules_from: str | Path | None = DEFAULTS["rules_from"],
 ) -> CountyInspection:
     """Check the parameters and open one county of the store for inspection."""
     spec = validate_spec(
         dict(
-            county=county, store=store, params=params, out=out, lang=lang, pii=pii, seed=seed, run_id=run_id
+            county=county,
+            store=store,
+            params=params,
+            out=out,
+            lang=lang,
+            pii=pii,
+            seed=seed,
+            run_id=run_id,
+            rules_from=rules_from,
         ),
         scope="county",
     )
@@ -81,11 +90,22 @@ def open_city(
     pii: str = DEFAULTS["pii"],
     seed: int | None = DEFAULTS["seed"],
     run_id: str = DEFAULTS["run_id"],
+    rules_from: str | Path | None = DEFAULTS["rules_from"],
+    counties: list[str] | None = DEFAULTS["counties"],
 ) -> CityInspection:
-    """Check the parameters and open the whole store for the city roll-up."""
+    """Check the parameters and open the whole store for the city roll-up (or only ``counties``)."""
     spec = validate_spec(
         dict(
-            county=county, store=store, params=params, out=out, lang=lang, pii=pii, seed=seed, run_id=run_id
+            county=county,
+            store=store,
+            params=params,
+            out=out,
+            lang=lang,
+            pii=pii,
+            seed=seed,
+            run_id=run_id,
+            rules_from=rules_from,
+            counties=counties,
         ),
         scope="city",
     )
@@ -119,6 +139,15 @@ class _Inspection:
     def masked(self) -> bool:
         """Whether personal data are masked in what this inspection shows."""
         return self.spec.pii == "masked"
+
+    def _kept(self, unit: str) -> Any:
+        """``unit``'s rule run kept by the batch in ``rules_from``; None when not given or not there."""
+        if self.spec.rules_from is None:
+            return None
+        from audit import ruleruns
+
+        expected = ruleruns.stamp(self.store, self.spec.params, unit)
+        return ruleruns.load(ruleruns.folder(self.spec.rules_from, unit), expected)
 
     def _read(self, table: str, counties: list[str] | None) -> pd.DataFrame | None:
         if not self.store.has(table):
@@ -344,14 +373,17 @@ class CountyInspection(_Inspection):
     @functools.cached_property
     def tables(self) -> dict[str, pd.DataFrame | None]:
         """Every table of the contract for this county (reference lists whole); None if not supplied."""
-        return {name: self._read(name, [self.county]) for name in TABLES}
+        from audit.ruleruns import county_tables
+
+        return county_tables(self.store, self.county)
 
     @functools.cached_property
     def run(self) -> Any:
-        """The county's rule run, every area (``.findings`` and ``.results``)."""
-        from audit.rules import run_rules
+        """The county's rule run, every area (``.findings`` and ``.results``): the batch's, or run here."""
+        from audit.ruleruns import run_county
 
-        return run_rules(self.tables, self.params, scope="county", county=self.county)
+        kept = self._kept(self.county)
+        return kept if kept is not None else run_county(self.tables, self.params, self.county)
 
     def findings(self, area: str | None = None) -> pd.DataFrame:
         """The county's findings (full values: for the register, not for display)."""
@@ -483,43 +515,41 @@ class CityInspection(_Inspection):
 
     @functools.cached_property
     def tables(self) -> dict[str, pd.DataFrame | None]:
-        """Every table of the contract for the whole city; None if not supplied."""
-        return {name: self._read(name, None) for name in TABLES}
+        """Every table of the contract for the whole city; None if not supplied (read only when needed)."""
+        from audit.ruleruns import city_tables
+
+        return city_tables(self.store)
 
     @functools.cached_property
     def counties(self) -> list[str]:
-        """The store's counties, in code order."""
-        return sorted(str(c) for c in self.store.counties() if str(c) != self.params.city_code)
+        """The counties the roll-up covers (the run's, else the store's), in code order."""
+        listed = self.spec.counties or self.store.counties()
+        return sorted(str(c) for c in listed if str(c) != self.params.city_code)
 
     @functools.cached_property
-    def city_run(self) -> Any:
-        """The city-scope rule run: cross-county and city-wide findings."""
-        from audit.rules import run_rules
+    def own_run(self) -> Any:
+        """The roll-up's own rule run: city-wide and cross-county rules, and the city bureau's rows."""
+        from audit.ruleruns import CITY, run_city
 
-        return run_rules(self.tables, self.params, scope="city")
+        kept = self._kept(CITY)
+        return kept if kept is not None else run_city(self.tables, self.params)
 
-    @functools.cached_property
-    def bureau_run(self) -> Any:
-        """The city bureau's own contracts and staff (county code = the city's), run like a county."""
-        from audit.rules import run_rules
-
-        return run_rules(self.tables, self.params, scope="county", county=self.params.city_code)
-
-    @functools.cached_property
+    @property
     def register(self) -> pd.DataFrame:
         """The roll-up's own register: city-wide and cross-county findings, and the city bureau's."""
-        from audit.findings import combine_registers
-
-        return combine_registers([self.city_run.findings, self.bureau_run.findings])
+        return self.own_run.findings
 
     @functools.cached_property
     def county_findings(self) -> pd.DataFrame:
-        """Every county's county-scope findings, one register."""
+        """Every county's county-scope findings, one register (each county's kept run, or run here)."""
         from audit.findings import combine_registers
-        from audit.rules import run_rules
+        from audit.ruleruns import run_county
 
-        runs = [run_rules(self.tables, self.params, scope="county", county=c).findings for c in self.counties]
-        return combine_registers(runs) if runs else self.city_run.findings.iloc[0:0]
+        runs = []
+        for county in self.counties:
+            kept = self._kept(county)
+            runs.append(kept if kept is not None else run_county(self.tables, self.params, county))
+        return combine_registers(r.findings for r in runs) if runs else self.register.iloc[0:0]
 
     def title_block(self) -> P.Fragment:
         """Title, city, audit period, run id, date; a warning banner when personal data show in full."""
@@ -555,8 +585,7 @@ class CityInspection(_Inspection):
         formats = {s: P.count for s in (*SEVERITIES, "total")} | {"amount_yuan": P.yuan}
         html = P.heading(t("summary.heading"), 2) + P.heading(t("city.by_county"), 3)
         html += P.table(frame, headers, formats=formats)
-        results = pd.concat([self.city_run.results, self.bureau_run.results], ignore_index=True)
-        html += P.heading(t("summary.rules"), 3) + self._results_table(results)
+        html += P.heading(t("summary.rules"), 3) + self._results_table(self.own_run.results)
         return self._fragment(html, "summary")
 
     def city_findings(self) -> P.Fragment:
@@ -592,8 +621,7 @@ class CityInspection(_Inspection):
         from audit.findings import write_register
 
         written = dict(write_register(self.register, self.spec.out, "findings-city"))
-        results = pd.concat([self.city_run.results, self.bureau_run.results], ignore_index=True)
-        written["results"] = self._write_results(results, "results-city")
+        written["results"] = self._write_results(self.own_run.results, "results-city")
         return written
 
 

@@ -42,8 +42,15 @@ DEFAULTS: dict[str, Any] = {
     "pii": "masked",
     "seed": None,
     "run_id": "interactive",
+    "rules_from": None,
+    "counties": None,
 }
-"""The notebooks' parameter cell, as literals (a test keeps the notebooks equal to it)."""
+"""The notebooks' parameter cell, as literals (a test keeps the notebooks equal to it).
+
+``rules_from`` names a batch run folder whose rule runs (``<run>/<unit>/rules/``) the
+notebook reads instead of running the rules itself (None: run them); ``counties`` limits the
+city roll-up to those counties (None: every county of the store; area notebooks ignore it).
+"""
 _RUN_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
 
 
@@ -78,6 +85,8 @@ class RunSpec(BaseModel):
     pii: Literal["masked", "full"] = "masked"
     seed: int | None = Field(default=None, ge=0)
     run_id: str = Field(default="interactive", pattern=_RUN_ID)
+    rules_from: Path | None = None
+    counties: tuple[str, ...] | None = None
     allowed: tuple[Path, ...] = ()
 
     def notebook_parameters(self) -> dict[str, Any]:
@@ -91,6 +100,8 @@ class RunSpec(BaseModel):
             "pii": self.pii,
             "seed": self.seed,
             "run_id": self.run_id,
+            "rules_from": None if self.rules_from is None else str(self.rules_from),
+            "counties": None if self.counties is None else list(self.counties),
         }
 
     def with_out(self, out: str | Path) -> RunSpec:
@@ -109,6 +120,8 @@ _ALLOWED_TEXT = {
     "pii": " | ".join(PII_MODES),
     "seed": "a whole number >= 0, or None for the parameters file's seed",
     "run_id": "letters, digits, '.', '_' or '-' (at most 80, not starting with a punctuation mark)",
+    "rules_from": "None, or a path to a batch run folder holding the rule runs",
+    "counties": "None, or a list of county codes as strings, such as ['540102', '540103']",
 }
 
 
@@ -155,6 +168,9 @@ def validate_spec(
     store = _contained("store", merged["store"], roots)
     params_path = _contained("params", merged["params"], roots)
     out = _contained("out", merged["out"], roots)
+    rules_from = (
+        None if merged["rules_from"] is None else _contained("rules_from", merged["rules_from"], roots)
+    )
     if not store.is_dir():
         raise ParameterError(
             f"parameter 'store': {merged['store']} is not a folder; build it with `audit ingest`"
@@ -162,6 +178,10 @@ def validate_spec(
     if not params_path.is_file():
         raise ParameterError(
             f"parameter 'params': {merged['params']} is not a file; try params/lhasa-2020.yaml"
+        )
+    if rules_from is not None and not rules_from.is_dir():
+        raise ParameterError(
+            f"parameter 'rules_from': {merged['rules_from']} is not a folder; give a batch run folder or None"
         )
     try:
         spec = RunSpec(
@@ -173,12 +193,15 @@ def validate_spec(
             pii=merged["pii"],
             seed=merged["seed"],
             run_id=merged["run_id"],
+            rules_from=rules_from,
+            counties=None if merged["counties"] is None else tuple(merged["counties"]),
             allowed=roots,
         )
     except ValidationError as exc:  # pragma: no cover - _check_types catches these first
         raise ParameterError(str(exc)) from None
     params = load_params(params_path)
     _check_county(spec, params, scope, counties)
+    _check_listed(spec, params, counties)
     return spec
 
 
@@ -197,6 +220,17 @@ def _check_types(merged: Mapping[str, Any]) -> None:
         _bad("seed", seed)
     if not isinstance(merged["run_id"], str) or not re.fullmatch(_RUN_ID, merged["run_id"]):
         _bad("run_id", merged["run_id"])
+    if merged["rules_from"] is not None and (
+        not isinstance(merged["rules_from"], str | Path) or not str(merged["rules_from"]).strip()
+    ):
+        _bad("rules_from", merged["rules_from"])
+    listed = merged["counties"]
+    if listed is not None and (
+        not isinstance(listed, list | tuple)
+        or not listed
+        or not all(isinstance(c, str) and re.fullmatch(r"\d{6}", c) for c in listed)
+    ):
+        _bad("counties", listed)
 
 
 def _bad(name: str, value: Any) -> None:
@@ -224,3 +258,42 @@ def _check_county(spec: RunSpec, params: Params, scope: str | None, counties: Co
             f"parameter 'county': {spec.county} is not a county in the store {spec.store}; "
             f"allowed: {', '.join(known) or '(the store has no county)'}{roll_up}"
         )
+
+
+def _check_listed(spec: RunSpec, params: Params, counties: Collection[str] | None) -> None:
+    if spec.counties is None:
+        return
+    if counties is None:
+        from audit.store import Store
+
+        counties = Store.open(spec.store).counties()
+    known = {str(c) for c in counties} - {params.city_code}
+    unknown = [c for c in spec.counties if c not in known]
+    if unknown:
+        raise ParameterError(
+            f"parameter 'counties': {', '.join(unknown)} not a county of the store {spec.store}; "
+            f"allowed: {', '.join(sorted(known)) or '(the store has no county)'}"
+        )
+
+
+def parameter_names(notebook: str | Path) -> frozenset[str]:
+    """The names a notebook's ``parameters`` cell assigns (empty when it has no such cell)."""
+    import ast
+    import json
+
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
+    for cell in cells:
+        if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            source = "".join(cell.get("source", []))
+            try:
+                tree = ast.parse(source)
+            except SyntaxError:
+                return frozenset()
+            return frozenset(
+                target.id
+                for node in tree.body
+                if isinstance(node, ast.Assign | ast.AnnAssign)
+                for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(target, ast.Name)
+            )
+    return frozenset()

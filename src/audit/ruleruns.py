@@ -1,0 +1,141 @@
+"""A unit's rule run, computed once and kept on disk, so that every notebook of the unit reads it.
+
+A county's three area notebooks each show the whole county (summary, sample), and the city
+roll-up shows every county's findings: without a kept run the same rules would run four
+times per county. The batch runs them once per unit in its worker process and writes::
+
+    <run>/<unit>/rules/findings.parquet   the unit's findings register (every area)
+                       results.parquet    one row per rule: fired, clean or not run
+                       stamp.json         what the run was made from (written last)
+
+``unit`` is a county code, or ``city`` for the roll-up's own run (the city-wide rules and
+the city bureau's rows). A notebook given ``rules_from=<run>`` reads its unit's run from
+there; with no kept run it runs the rules itself. A kept run whose stamp names another
+store or parameters file is refused, never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from audit.contract import TABLES
+from audit.exceptions import ParameterError
+from audit.params import Params, load_params, params_digest
+from audit.rules import RuleRun, run_rules
+from audit.store import MANIFEST, Store
+
+FOLDER = "rules"
+"""The kept run's folder inside its unit's folder."""
+CITY = "city"
+"""The roll-up's unit: its folder in a run is named after its notebook."""
+_FINDINGS, _RESULTS, _STAMP = "findings", "results.parquet", "stamp.json"
+
+Tables = dict[str, pd.DataFrame | None]
+
+
+def county_tables(store: Store, county: str) -> Tables:
+    """Every table of the contract for one county (reference lists whole); None where not supplied."""
+    return {name: store.read(name, None if TABLES[name].reference else [county]) for name in TABLES}
+
+
+def city_tables(store: Store) -> Tables:
+    """Every table of the contract for the whole store; None where not supplied."""
+    return {name: store.read(name) for name in TABLES}
+
+
+def run_county(tables: Mapping[str, pd.DataFrame | None], params: Params, county: str) -> RuleRun:
+    """Every rule's county part on one county's rows."""
+    return run_rules(tables, params, scope="county", county=county)
+
+
+def run_city(tables: Mapping[str, pd.DataFrame | None], params: Params) -> RuleRun:
+    """The roll-up's own run: the city-wide rules, and the city bureau's rows audited like a county's."""
+    from audit.findings import combine_registers
+
+    city = run_rules(tables, params, scope="city")
+    bureau = run_county(tables, params, params.city_code)
+    return RuleRun(
+        findings=combine_registers([city.findings, bureau.findings]),
+        results=pd.concat([city.results, bureau.results], ignore_index=True),
+        scope="city",
+        county=params.city_code,
+    )
+
+
+def stamp(store: Store, params_path: str | Path, unit: str) -> dict[str, str]:
+    """What a unit's run is made from: the store (its manifest hashes every file) and the parameters."""
+    from audit import __version__
+
+    manifest = hashlib.sha256((store.path / MANIFEST).read_bytes()).hexdigest()
+    return {
+        "unit": unit,
+        "store_manifest_sha256": manifest,
+        "params_sha256": params_digest(params_path),
+        "audit": __version__,
+    }
+
+
+def folder(run_dir: str | Path, unit: str) -> Path:
+    """Where a run folder keeps ``unit``'s rule run."""
+    return Path(run_dir) / unit / FOLDER
+
+
+def save(run: RuleRun, where: Path, made_from: Mapping[str, str]) -> list[Path]:
+    """Write a rule run into ``where``: findings and results, then its stamp, each byte-deterministic."""
+    from audit.findings import write_register
+
+    where.mkdir(parents=True, exist_ok=True)
+    written = [write_register(run.findings, where, _FINDINGS, csv=False)["parquet"]]
+    results = pa.Table.from_pandas(run.results, preserve_index=False)
+    pq.write_table(results, where / _RESULTS, compression="zstd", write_statistics=False)
+    written.append(where / _RESULTS)
+    text = json.dumps(dict(made_from), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    partial = where / f".{_STAMP}.partial"
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, where / _STAMP)
+    written.append(where / _STAMP)
+    return written
+
+
+def load(where: Path, expected: Mapping[str, str]) -> RuleRun | None:
+    """The rule run kept in ``where``, or None if none; ParameterError if made from other inputs."""
+    from audit.findings import read_register
+
+    try:
+        made_from = json.loads((where / _STAMP).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ParameterError(f"{where / _STAMP}: unreadable ({exc}); run the batch again") from None
+    differ = [key for key in expected if made_from.get(key) != expected[key]]
+    if differ:
+        raise ParameterError(
+            f"{where}: the rule run kept there was made from other inputs ({', '.join(differ)} differ); "
+            "run the batch again, or set rules_from = None to run the rules in the notebook"
+        )
+    unit = made_from["unit"]
+    return RuleRun(
+        findings=read_register(where / f"{_FINDINGS}.parquet"),
+        results=pq.read_table(where / _RESULTS).to_pandas(),
+        scope="city" if unit == CITY else "county",
+        county=None if unit == CITY else unit,
+    )
+
+
+def build(store_path: str | Path, params_path: str | Path, unit: str, where: Path) -> list[Path]:
+    """Run ``unit``'s rules (a county code, or :data:`CITY`) from the store and keep them in ``where``."""
+    store = Store.open(store_path)
+    params = load_params(params_path)
+    if unit == CITY:
+        run = run_city(city_tables(store), params)
+    else:
+        run = run_county(county_tables(store, unit), params, unit)
+    return save(run, where, stamp(store, params_path, unit))

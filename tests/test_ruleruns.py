@@ -1,0 +1,128 @@
+"""A unit's rule run kept on disk: written once, read back whole, refused when made from other inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from audit import inspection, ruleruns
+from audit.exceptions import ParameterError
+from audit.params import load_params
+from audit.store import Store
+from fixtures import store_builder as fx
+
+ROOT = Path(__file__).resolve().parents[1]
+PARAMS = ROOT / "params" / "lhasa-2020.yaml"
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("ruleruns")
+    fx.build_store(base / "store")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AUDIT_ALLOWED_ROOTS", str(base))  # the fixture store lives outside the project
+        yield base
+
+
+def test_a_kept_county_run_reads_back_as_it_was_computed(base, tmp_path):
+    store = Store.open(base / "store")
+    params = load_params(PARAMS)
+    computed = ruleruns.run_county(ruleruns.county_tables(store, fx.COUNTY), params, fx.COUNTY)
+    where = ruleruns.folder(tmp_path, fx.COUNTY)
+    written = ruleruns.build(base / "store", PARAMS, fx.COUNTY, where)
+    assert [p.name for p in written] == ["findings.parquet", "results.parquet", "stamp.json"]
+    kept = ruleruns.load(where, ruleruns.stamp(store, PARAMS, fx.COUNTY))
+    pd.testing.assert_frame_equal(kept.findings, computed.findings)
+    pd.testing.assert_frame_equal(kept.results, computed.results)
+    assert kept.findings["rule_id"].value_counts().to_dict() == fx.EXPECTED_FINDINGS
+    assert (kept.scope, kept.county) == ("county", fx.COUNTY)
+
+
+def test_keeping_a_run_twice_gives_the_same_bytes(base, tmp_path):
+    first = ruleruns.build(base / "store", PARAMS, ruleruns.CITY, tmp_path / "a")
+    second = ruleruns.build(base / "store", PARAMS, ruleruns.CITY, tmp_path / "b")
+    assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
+
+
+def test_the_city_run_holds_the_city_wide_rules_and_the_bureau(base, tmp_path):
+    store = Store.open(base / "store")
+    where = tmp_path / "city"
+    ruleruns.build(base / "store", PARAMS, ruleruns.CITY, where)
+    kept = ruleruns.load(where, ruleruns.stamp(store, PARAMS, ruleruns.CITY))
+    assert kept.findings["rule_id"].value_counts().to_dict() == fx.EXPECTED_CITY
+    assert set(kept.results["scope"]) == {"city", "county"}  # the bureau's rows run like a county's
+    assert kept.scope == "city"
+
+
+def test_no_kept_run_is_none_and_one_from_other_inputs_is_refused(base, tmp_path):
+    store = Store.open(base / "store")
+    expected = ruleruns.stamp(store, PARAMS, fx.COUNTY)
+    assert ruleruns.load(tmp_path / "nothing", expected) is None
+    where = tmp_path / "kept"
+    ruleruns.build(base / "store", PARAMS, fx.COUNTY, where)
+    other = {**expected, "params_sha256": "0" * 64}
+    with pytest.raises(
+        ParameterError, match=r"made from other inputs \(params_sha256 differ\).*rules_from = None"
+    ):
+        ruleruns.load(where, other)
+    (where / "stamp.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(ParameterError, match=r"stamp\.json: unreadable"):
+        ruleruns.load(where, expected)
+
+
+def _planted(base: Path, run: Path, unit: str) -> None:
+    """Keep a run for ``unit`` whose one finding no rule could make: reading it shows it came from disk."""
+    store = Store.open(base / "store")
+    params = load_params(PARAMS)
+    real = (
+        ruleruns.run_county(ruleruns.county_tables(store, unit), params, unit)
+        if unit != ruleruns.CITY
+        else ruleruns.run_city(ruleruns.city_tables(store), params)
+    )
+    one = real.findings.iloc[:1].assign(description_en="planted on disk", description_zh="磁盘上的")
+    kept = type(real)(findings=one, results=real.results, scope=real.scope, county=real.county)
+    ruleruns.save(kept, ruleruns.folder(run, unit), ruleruns.stamp(store, PARAMS, unit))
+
+
+def test_a_notebook_given_rules_from_reads_the_kept_run(base):
+    tmp_path = base / "notebook"  # inside the allowed folder
+    run = tmp_path / "run"
+    _planted(base, run, fx.COUNTY)
+    county = inspection.open_county(
+        fx.COUNTY, store=str(base / "store"), out=str(tmp_path / "out"), lang="en", rules_from=str(run)
+    )
+    assert county.findings()["description_en"].tolist() == ["planted on disk"]
+    # a county with no kept run in that folder runs its rules itself
+    other = inspection.open_county(
+        fx.OTHER_COUNTY, store=str(base / "store"), out=str(tmp_path / "out"), rules_from=str(run)
+    )
+    assert len(other.findings()) == sum(fx.EXPECTED_OTHER_COUNTY.values())
+
+
+def test_the_roll_up_reads_every_kept_run_and_covers_the_listed_counties(base):
+    tmp_path = base / "roll-up"  # inside the allowed folder
+    run = tmp_path / "run"
+    _planted(base, run, fx.COUNTY)
+    _planted(base, run, ruleruns.CITY)
+    city = inspection.open_city(
+        store=str(base / "store"),
+        out=str(tmp_path / "out"),
+        lang="en",
+        rules_from=str(run),
+        counties=[fx.COUNTY],
+    )
+    assert city.counties == [fx.COUNTY]
+    assert city.county_findings["description_en"].tolist() == ["planted on disk"]
+    assert city.register["description_en"].tolist() == ["planted on disk"]
+    links = city.county_reports().html
+    assert f"../{fx.COUNTY}/report.html" in links and f"../{fx.OTHER_COUNTY}/" not in links
+
+
+def test_the_stamp_names_the_unit_and_hashes_of_store_and_parameters(base):
+    stamp = ruleruns.stamp(Store.open(base / "store"), PARAMS, fx.COUNTY)
+    assert stamp["unit"] == fx.COUNTY
+    assert len(stamp["store_manifest_sha256"]) == len(stamp["params_sha256"]) == 64
+    assert json.loads(json.dumps(stamp)) == stamp
