@@ -123,7 +123,7 @@ def test_an_english_run_has_english_headings(place):
 def test_charts_are_embedded_pictures_of_their_area(county):
     for kind, area in (("contracts", "C"), ("coverage", "S"), ("relief", "F")):
         chart = county.chart(kind)
-        assert chart.area == area and '<img src="data:image/png;base64,' in chart.html
+        assert chart.area == area and '<img src="data:image/svg+xml;base64,' in chart.html
     with pytest.raises(ValueError, match="unknown chart"):
         county.chart("pie")
 
@@ -164,7 +164,7 @@ def test_provenance_cites_inputs_parameters_versions_and_revision(county):
     digest = hashlib.sha256((ROOT / "params" / "lhasa-2020.yaml").read_bytes()).hexdigest()
     assert f"params/lhasa-2020.yaml，SHA-256 {digest}" in html
     assert "purchase.unit_cost_yuan" in html and "社会组织, 劳务公司" in html
-    assert "<td>pandas</td>" in html and "<td>matplotlib</td>" in html
+    assert "<td>pandas</td>" in html and "<td>nbconvert</td>" in html
     assert re.search(r"代码版本：([0-9a-f]{40}|unknown)", html)
     assert "relief_payments.xlsx" in html and "20200507" in html
 
@@ -208,4 +208,4 @@ def test_the_city_shows_the_cross_county_findings_and_links_every_county(city):
     links = city.county_reports().html
     assert '<a href="../540102/report.html">report.html</a>' in links
     assert '<a href="../540103/report.pdf">report.pdf</a>' in links
-    assert '<img src="data:image/png;base64,' in city.chart().html
+    assert '<img src="data:image/svg+xml;base64,' in city.chart().html

@@ -847,7 +847,7 @@ def _county_names(store: Path) -> dict[str, str]:
 
     try:
         divisions = Store.open(store).read("divisions", columns=["division_code", "name"])
-    except AuditError:
+    except Exception:  # names are a nicety of the index: a damaged register must not cost it
         return {}
     if divisions is None:
         return {}

@@ -26,6 +26,9 @@ from audit.runspec import ALLOWED_ROOTS_ENV, AREAS, CITY_NOTEBOOK, RunSpec, proj
 
 DEFAULT_TIMEOUT = 600.0
 """Seconds one cell may run before the kernel is interrupted."""
+KERNEL_CONFIG = {"KernelManager": {"transport": "ipc"}}
+"""Kernels talk over Unix sockets in their working folder, not TCP ports on localhost: no port
+another kernel starting at the same moment can take, and no plain-text traffic on a network."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ def execute_notebook(
     """Run ``notebook`` with ``parameters`` in a fresh kernel; write the executed copy to ``output_path``."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
+    from traitlets.config import Config
 
     notebook, output_path = Path(notebook), Path(output_path)
     if not notebook.is_file():
@@ -108,6 +112,10 @@ def execute_notebook(
                 progress_bar=False,
                 request_save_on_cell_execute=False,
                 interrupt_on_timeout=True,  # a hung cell becomes an error papermill saves
+                # every output is in the notebook and every file written when the last cell returns:
+                # waiting for a graceful exit would only idle
+                shutdown_kernel="immediate",
+                config=Config(KERNEL_CONFIG),
             )
     except PapermillExecutionError as exc:
         seconds = time.perf_counter() - started

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from audit import charts
 from audit import presentation as P
 from audit.contract import TABLES
 from audit.i18n import has_label, label
@@ -159,10 +160,17 @@ class _Inspection:
         frame = self._read("divisions", None)
         return frame if frame is not None else pd.DataFrame(columns=["division_code", "name"])
 
+    @functools.cached_property
+    def _names(self) -> dict[str, str]:
+        names: dict[str, str] = {}
+        for code, name in zip(self._divisions["division_code"], self._divisions["name"], strict=True):
+            if pd.notna(code) and pd.notna(name):
+                names.setdefault(str(code), str(name))  # the register's first row for a code, as before
+        return names
+
     def division_name(self, code: str) -> str:
         """The register's name of a county or township, or its code when the register lacks it."""
-        names = self._divisions.loc[self._divisions["division_code"] == code, "name"]
-        return str(names.iloc[0]) if len(names) and pd.notna(names.iloc[0]) else code
+        return self._names.get(code, code)
 
     def _table_name(self, table: object) -> str:
         name = str(table)
@@ -331,7 +339,7 @@ class _Inspection:
             pd.DataFrame({"parameter": list(run), "value": list(run.values())}),
             {"parameter": t("col.parameter"), "value": t("col.value")},
         )
-        versions = {"audit": _audit_version(), **package_versions(), "matplotlib": _version("matplotlib")}
+        versions = {"audit": _audit_version(), **package_versions()}
         html += P.heading(t("provenance.packages"), 3)
         html += P.table(
             pd.DataFrame({"package": list(versions), "version": list(versions.values())}),
@@ -371,7 +379,7 @@ class CountyInspection(_Inspection):
         return self.spec.county
 
     @functools.cached_property
-    def tables(self) -> dict[str, pd.DataFrame | None]:
+    def tables(self) -> Mapping[str, pd.DataFrame | None]:
         """Every table of the contract for this county (reference lists whole); None if not supplied."""
         from audit.ruleruns import county_tables
 
@@ -439,8 +447,8 @@ class CountyInspection(_Inspection):
             expected_yuan=frame["positions"].astype(float) * float(self.params.purchase.unit_cost_yuan)
         )
         budget = _allocated(self.tables["fund_allocations"], purpose=PURCHASE_PURPOSE)
-        fig = P.contracts_chart(frame.reset_index(drop=True), budget, self.lang)
-        return P.figure_html(fig, self._t("chart.contracts"))
+        svg = charts.contracts(frame.reset_index(drop=True), budget, self.lang)
+        return P.figure_html(svg, self._t("chart.contracts"))
 
     def _chart_coverage(self) -> str:
         staff = self.tables["staff"]
@@ -456,7 +464,7 @@ class CountyInspection(_Inspection):
         )
         covered = coverage(staff, codes, self.params.audit_year)
         covered.index = [self.division_name(c) for c in covered.index]
-        return P.figure_html(P.coverage_chart(covered, self.lang), self._t("chart.coverage"))
+        return P.figure_html(charts.coverage(covered, self.lang), self._t("chart.coverage"))
 
     def _chart_relief(self) -> str:
         payments = self.tables["relief_payments"]
@@ -465,7 +473,7 @@ class CountyInspection(_Inspection):
         months = [f"{self.params.audit_year}-{m:02d}" for m in range(1, 13)]
         paid = payments.groupby("period")["amount_yuan"].sum().reindex(months, fill_value=0.0)
         allocation = _allocated(self.tables["fund_allocations"], purpose=RELIEF_PURPOSE, fund=RELIEF_FUND)
-        return P.figure_html(P.relief_chart(paid, allocation, self.lang), self._t("chart.relief"))
+        return P.figure_html(charts.relief(paid, allocation, self.lang), self._t("chart.relief"))
 
     def quality_section(self) -> P.Fragment:
         """What ingest quarantined, repaired or flagged for this county, and why."""
@@ -514,7 +522,7 @@ class CityInspection(_Inspection):
     """The city roll-up: every county's findings, the city-wide rules, links to the county reports."""
 
     @functools.cached_property
-    def tables(self) -> dict[str, pd.DataFrame | None]:
+    def tables(self) -> Mapping[str, pd.DataFrame | None]:
         """Every table of the contract for the whole city; None if not supplied (read only when needed)."""
         from audit.ruleruns import city_tables
 
@@ -600,8 +608,8 @@ class CityInspection(_Inspection):
             raise ValueError(f"unknown chart {kind!r}; the roll-up has: counties")
         frame = self._by_county().set_index("county")
         html = P.heading(self._t("city.comparison"), 2)
-        fig = P.county_chart(frame[list(SEVERITIES)], frame["amount_yuan"], self.lang)
-        return self._fragment(html + P.figure_html(fig, self._t("chart.counties")), "city")
+        svg = charts.counties(frame[list(SEVERITIES)], frame["amount_yuan"], self.lang)
+        return self._fragment(html + P.figure_html(svg, self._t("chart.counties")), "city")
 
     def county_reports(self) -> P.Fragment:
         """Relative links to every county's report (``../<code>/report.html``)."""
@@ -712,15 +720,6 @@ def _audit_version() -> str:
     from audit import __version__
 
     return __version__
-
-
-def _version(package: str) -> str:
-    from importlib import metadata
-
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
 
 
 def _value_text(value: object) -> str:

@@ -3,48 +3,27 @@
 Every value from the data goes through :func:`esc` (``html.escape`` with quotes) before it
 is put in a tag; nothing here calls ``to_html(escape=False)`` or renders Markdown from data.
 A :class:`Fragment` carries its section in the output's metadata, so :mod:`audit.reports`
-can assemble a county report from several notebooks. Charts are matplotlib figures drawn
-without pyplot (no global state, no inline backend) and embedded as PNG with no timestamp,
-so the same data give the same bytes.
+can assemble a county report from several notebooks. Charts (:mod:`audit.charts`) are SVG
+text embedded as an ``<img>``, so the same data give the same bytes.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 import json
-import math
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import matplotlib
-import numpy as np
 import pandas as pd
-from matplotlib.colors import ListedColormap
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import StrMethodFormatter
-
-from audit.i18n import label
 
 SECTIONS: tuple[str, ...] = ("title", "summary", "area", "city", "quality", "sample", "provenance")
 """Report sections in reading order; an area section also names its area."""
 
 METADATA_KEY = "audit"
 """Key of the output metadata that holds a fragment's section."""
-
-MATPLOTLIB_RC: dict[str, Any] = {
-    "font.family": "sans-serif",
-    # Chinese glyphs come from Debian's fonts-noto-cjk; DejaVu keeps Latin text if it is absent
-    "font.sans-serif": ["Noto Sans CJK SC", "DejaVu Sans"],
-    "axes.unicode_minus": False,  # the CJK font has no U+2212 minus glyph
-    "svg.hashsalt": "audit",  # fixed ids if a chart is ever written as SVG
-    "figure.dpi": 100,
-}
 
 
 @dataclass(frozen=True)
@@ -207,134 +186,8 @@ def definition_list(items: Sequence[tuple[str, str]]) -> str:
     return f'<table class="audit-facts">\n{rows}</table>\n'
 
 
-@contextmanager
-def chart_style() -> Iterator[None]:
-    """matplotlib settings for charts (CJK font, ASCII minus), without touching global state."""
-    with matplotlib.rc_context(MATPLOTLIB_RC):
-        yield
-
-
-def figure_html(fig: Figure, alt: str) -> str:
-    """The figure as an ``<img>`` with a PNG data URI; no timestamp or version in the PNG."""
-    buf = io.BytesIO()
-    with chart_style():
-        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<figure class="audit-chart"><img src="data:image/png;base64,{data}" alt="{esc(alt)}"></figure>\n'
-
-
-def coverage_chart(covered: pd.DataFrame, lang: str) -> Figure:
-    """Heat map of township office (rows) × month (columns): 1 when someone was in post all month."""
-    with chart_style():
-        rows, cols = covered.shape
-        fig = Figure(figsize=(min(2 + 0.55 * cols, 11), min(1.2 + 0.32 * rows, 14)))
-        ax = fig.add_subplot()
-        cmap = ListedColormap(["#d7301f", "#2c7fb8"])
-        ax.imshow(covered.to_numpy(dtype=float), cmap=cmap, vmin=0, vmax=1, aspect="auto")
-        ax.set_xticks(range(cols), [str(c)[-2:] for c in covered.columns])
-        ax.set_yticks(range(rows), [str(i) for i in covered.index])
-        ax.set_xlabel(label("chart.month", lang))
-        ax.set_title(label("chart.coverage", lang))
-        handles = [
-            Patch(color="#2c7fb8", label=label("chart.covered", lang)),
-            Patch(color="#d7301f", label=label("chart.uncovered", lang)),
-        ]
-        fig.legend(handles=handles, loc="lower center", ncols=2, frameon=False, bbox_to_anchor=(0.5, -0.02))
-        fig.tight_layout(rect=(0, 0.05, 1, 1))
-    return fig
-
-
-def relief_chart(paid: pd.Series, allocation: float | None, lang: str) -> Figure:
-    """Relief paid by month (bars), paid to date (line) and the year's allocation (dashed)."""
-    with chart_style():
-        fig = Figure(figsize=(8, 4))
-        ax = fig.add_subplot()
-        months = [str(m) for m in paid.index]
-        x = np.arange(len(months))
-        ax.bar(x, paid.to_numpy(dtype=float), color="#7fcdbb", label=label("chart.paid", lang))
-        ax.plot(
-            x,
-            paid.cumsum().to_numpy(dtype=float),
-            color="#225ea8",
-            marker="o",
-            label=label("chart.cumulative", lang),
-        )
-        if allocation is not None and not math.isnan(allocation):
-            ax.axhline(allocation, color="#d7301f", linestyle="--", label=label("chart.allocation", lang))
-        ax.set_xticks(x, [m[-2:] for m in months])
-        ax.set_xlabel(label("chart.month", lang))
-        ax.set_ylabel(label("chart.yuan", lang))
-        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-        ax.set_title(label("chart.relief", lang))
-        _legend_below(fig, ax)
-    return fig
-
-
-def contracts_chart(contracts: pd.DataFrame, budget: float | None, lang: str) -> Figure:
-    """Each contract's amount (bars) against positions × unit cost (markers) and the funds allocated."""
-    with chart_style():
-        fig = Figure(figsize=(8, 4))
-        ax = fig.add_subplot()
-        x = np.arange(len(contracts))
-        ax.bar(
-            x,
-            contracts["amount_yuan"].to_numpy(dtype=float),
-            color="#a1dab4",
-            label=label("chart.contract_amount", lang),
-        )
-        ax.scatter(
-            x,
-            contracts["expected_yuan"].to_numpy(dtype=float),
-            color="#253494",
-            marker="D",
-            zorder=3,
-            label=label("chart.expected", lang),
-        )
-        if budget is not None and not math.isnan(budget):
-            ax.axhline(budget, color="#d7301f", linestyle="--", label=label("chart.budget", lang))
-        ax.set_xticks(x, [str(c) for c in contracts["contract_id"]], rotation=30, ha="right")
-        ax.set_ylabel(label("chart.yuan", lang))
-        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-        ax.set_title(label("chart.contracts", lang))
-        _legend_below(fig, ax)
-    return fig
-
-
-def _legend_below(fig: Figure, ax: Any) -> None:
-    # below the axes, where it cannot hide a bar or a line
-    handles, labels = ax.get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncols=len(labels), frameon=False)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-
-
-SEVERITY_COLOURS = {"high": "#d7301f", "medium": "#fc8d59", "low": "#fdcc8a", "info": "#bdbdbd"}
-
-
-def county_chart(counts: pd.DataFrame, money: pd.Series, lang: str) -> Figure:
-    """Findings by county (stacked by severity) beside the money at stake by county."""
-    with chart_style():
-        fig = Figure(figsize=(10, 4.5))
-        left, right = fig.subplots(1, 2)
-        y = np.arange(len(counts))
-        start = np.zeros(len(counts))
-        for severity in counts.columns:
-            values = counts[severity].to_numpy(dtype=float)
-            left.barh(
-                y,
-                values,
-                left=start,
-                color=SEVERITY_COLOURS.get(str(severity), "#999999"),
-                label=label(f"severity.{severity}", lang),
-            )
-            start += values
-        left.set_yticks(y, [str(i) for i in counts.index])
-        left.invert_yaxis()
-        left.set_title(label("chart.counties", lang))
-        left.legend(frameon=False)
-        right.barh(y, money.reindex(counts.index).fillna(0).to_numpy(dtype=float), color="#225ea8")
-        right.set_yticks(y, [""] * len(y))
-        right.invert_yaxis()
-        right.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-        right.set_title(label("chart.county_money", lang))
-        fig.tight_layout()
-    return fig
+def figure_html(svg: str, alt: str) -> str:
+    """A chart (SVG text from :mod:`audit.charts`) as an ``<img>``: no script runs in an image."""
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    image = f'<img src="data:image/svg+xml;base64,{data}" alt="{esc(alt)}">'
+    return f'<figure class="audit-chart">{image}</figure>\n'

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -38,17 +38,42 @@ CITY = "city"
 """The roll-up's unit: its folder in a run is named after its notebook."""
 _FINDINGS, _RESULTS, _STAMP = "findings", "results.parquet", "stamp.json"
 
-Tables = dict[str, pd.DataFrame | None]
+
+class Tables(Mapping[str, "pd.DataFrame | None"]):
+    """The contract's tables for some counties of a store, each read when first asked for.
+
+    Reference lists are read whole. A table the store lacks is None. A chart needs two tables
+    of ten, so a notebook reads only what it shows.
+    """
+
+    def __init__(self, store: Store, counties: list[str] | None) -> None:
+        self.store = store
+        self.counties = counties
+        self._read: dict[str, pd.DataFrame | None] = {}
+
+    def __getitem__(self, name: str) -> pd.DataFrame | None:
+        if name not in TABLES:
+            raise KeyError(name)
+        if name not in self._read:
+            whole = TABLES[name].reference or self.counties is None
+            self._read[name] = self.store.read(name, None if whole else self.counties)
+        return self._read[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TABLES)
+
+    def __len__(self) -> int:
+        return len(TABLES)
 
 
 def county_tables(store: Store, county: str) -> Tables:
-    """Every table of the contract for one county (reference lists whole); None where not supplied."""
-    return {name: store.read(name, None if TABLES[name].reference else [county]) for name in TABLES}
+    """Every table of the contract for one county (reference lists whole), read when first used."""
+    return Tables(store, [county])
 
 
 def city_tables(store: Store) -> Tables:
-    """Every table of the contract for the whole store; None where not supplied."""
-    return {name: store.read(name) for name in TABLES}
+    """Every table of the contract for the whole store, read when first used."""
+    return Tables(store, None)
 
 
 def run_county(tables: Mapping[str, pd.DataFrame | None], params: Params, county: str) -> RuleRun:
