@@ -43,6 +43,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--jobs", type=int, default=os.cpu_count() or 1, help="batch workers (default: cores)"
     )
     parser.add_argument("--no-profile", action="store_true", help="skip pyinstrument on missed targets")
+    parser.add_argument(
+        "--no-loop",
+        action="store_true",
+        help="batch target: skip the papermill + nbconvert CLI loop and its goal (quick runs)",
+    )
     parser.add_argument("--list", action="store_true", help="print the target names and exit")
     args = parser.parse_args(argv)
     for name in ("scale", "repeat", "persons", "peer_rows", "jobs"):
@@ -71,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         peer_rows=args.peer_rows,
         jobs=args.jobs,
         profile=not args.no_profile,
+        loop=not args.no_loop,
     )
     started, machine = time.perf_counter(), suite.machine()
     outcomes = []
@@ -91,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
             print(outcome.error, file=sys.stderr, flush=True)
         outcomes.append(outcome)
     load = os.getloadavg()
-    cores = os.cpu_count() or 1
+    cores = len(os.sched_getaffinity(0))  # the cores this run could use, as in the figures
     busy = max(float(machine["load"].split()[0]), load[0]) / cores
     context = {
         "command": shlex.join(["python", "-m", "benchmarks", *(sys.argv[1:] if argv is None else argv)]),
@@ -104,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": (
             f"scale {args.scale}, repeat {args.repeat}, persons {args.persons:,}, counties "
             f"{args.counties or 'all'}, peer rows {args.peer_rows:,}, jobs {args.jobs}"
+            + (", no CLI loop" if args.no_loop else "")
         ),
         "warning": (
             f"Measured on a busy machine (load {busy:.1f} per core): timings are upper bounds, "

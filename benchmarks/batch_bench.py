@@ -8,8 +8,12 @@ Measured in one run, on this machine:
   times the notebooks, divided by the cores (no batch can run notebooks in fresh kernels faster);
 - ``loop``: the same notebooks one after the other with the ``papermill`` CLI and
   ``jupyter nbconvert --to html`` CLI, the way a notebook is usually run by hand or in make;
-- ``memory``: peak RSS of one county's kernel (its three area notebooks) with a store of 10
-  counties and one of 100 (synthetic partitions: copies of the demo's counties under new codes).
+- ``memory``: peak RSS of one county's kernel (its three area notebooks; each kernel reads its
+  own ``VmHWM``) with a store of 10 counties and one of 100 (synthetic partitions: copies of the
+  demo's counties under new codes).
+
+A batch that does not finish with every unit ok gives no timing: :func:`batch_wall` raises
+:class:`BatchFailed` with the reason.
 
 Targets: batch <= 1.25 x floor, loop / batch >= 1.8, memory(100) / memory(10) <= 1.2.
 Run: ``python -m benchmarks.batch_bench [--jobs N] [--keep]``; results also go to
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import inspect
 import json
 import os
 import shutil
@@ -32,6 +37,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from benchmarks.suite import peak_mb, usable_cores
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "work"
@@ -50,7 +56,7 @@ def _run(cmd: list[str], **kw) -> float:
 
 
 def _env() -> dict[str, str]:
-    # the stores and runs live under benchmarks/work, inside the project: no extra roots needed
+    # folders outside the project come in AUDIT_ALLOWED_ROOTS from the caller (the suite sets it)
     return {**os.environ, "PYTHONWARNINGS": "ignore"}
 
 
@@ -96,16 +102,41 @@ def kernel_floor(samples: int = 5) -> float:
 # --- the batch and the loop -------------------------------------------------------------------
 
 
-def batch_wall(store: Path, out: Path, run_id: str, jobs: int, *extra: str) -> float:
-    """Wall time of ``audit batch`` into ``out/run_id`` (exit 0 or 1 both count: it finished)."""
+class BatchFailed(RuntimeError):
+    """``audit batch`` did not finish with every unit ok, so its wall time is not a timing."""
+
+
+def batch_wall(store: Path, out: Path, run_id: str, jobs: int, *extra: str) -> tuple[float, dict]:
+    """Wall time and manifest of ``audit batch`` into ``out/run_id``; :class:`BatchFailed` unless all ok."""
     shutil.rmtree(out / run_id, ignore_errors=True)
     cmd = [str(BIN / "audit"), "batch", "--store", str(store), "--params", str(PARAMS), "--out", str(out)]
     cmd += ["--run-id", run_id, "--jobs", str(jobs), *extra]
     started = time.perf_counter()
     done = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True)
-    if done.returncode not in (0, 1) or not (out / run_id / "manifest.json").exists():
-        raise RuntimeError(f"audit batch failed ({done.returncode}):\n{done.stderr[-3000:]}")
-    return time.perf_counter() - started
+    seconds = time.perf_counter() - started
+    return seconds, finished(out / run_id, done.returncode, done.stderr)
+
+
+def finished(run_dir: Path, returncode: int, stderr: str) -> dict:
+    """The manifest of a batch that exited 0 with every unit ok; :class:`BatchFailed` saying why if not."""
+    # exit 1 means a county, the roll-up or the combined register failed: finished, but not a clean run
+    path = run_dir / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    if returncode == 0 and manifest is not None and manifest.get("status") == "ok":
+        return manifest
+    lines = stderr.strip().splitlines()
+    why = [f"audit batch {run_dir.name} exited {returncode} and wrote no manifest", *lines[-1:]]
+    if manifest is not None:
+        why = [f"audit batch {run_dir.name} exited {returncode} with status {manifest.get('status')!r}"]
+        why += [
+            f"{u.get('code')} {u.get('status')}: {u.get('reason') or 'no reason given'}"
+            for u in manifest.get("units", [])
+            if u.get("status") != "ok"
+        ]
+        if manifest.get("findings_error"):
+            why.append(f"findings not combined: {manifest['findings_error']}")
+    tail = "\n".join(lines[-30:])
+    raise BatchFailed("; ".join(why) + (f"\nstderr:\n{tail}" if tail else ""))
 
 
 def pdf_wall(run_dir: Path, jobs: int) -> tuple[float, int]:
@@ -131,15 +162,15 @@ def loop_wall(store: Path, counties: list[str], city_code: str, out: Path) -> fl
         raw |= {"lang": "zh", "pii": "masked", "run_id": "loop"}
         cmd = [str(BIN / "papermill"), str(ROOT / "notebooks" / f"{notebook}.ipynb"), str(executed)]
         cmd += [arg for key, value in raw.items() for arg in ("-r", key, value)]  # -r keeps codes text
-        subprocess.run([*cmd, "--no-progress-bar"], check=True, cwd=ROOT, env=_env(), capture_output=True)
-        subprocess.run(
-            [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)],
-            check=True,
-            cwd=ROOT,
-            env=_env(),
-            capture_output=True,
-        )
+        _loop_step([*cmd, "--no-progress-bar"])
+        _loop_step([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)])
     return time.perf_counter() - started
+
+
+def _loop_step(cmd: list[str]) -> None:
+    done = subprocess.run(cmd, cwd=ROOT, env=_env(), capture_output=True, text=True)
+    if done.returncode != 0:  # a failed notebook ends the loop: its time would be no timing
+        raise RuntimeError(f"{Path(cmd[0]).name} failed ({done.returncode}):\n{done.stderr[-2000:]}")
 
 
 # --- memory by store size ---------------------------------------------------------------------
@@ -184,7 +215,8 @@ def synthetic_store(demo: Path, target: Path, n_counties: int) -> list[str]:
     return [*real, *new_codes]
 
 
-_PEAK = "import resource\nprint('PEAK_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+# runs in the kernel, whose own VmHWM it reads: ru_maxrss there would be its launcher's
+_PEAK = f"{inspect.getsource(peak_mb)}\nprint('PEAK_MB', peak_mb())"
 
 
 def kernel_peak_mb(store: Path, county: str, out: Path) -> float:
@@ -195,6 +227,8 @@ def kernel_peak_mb(store: Path, county: str, out: Path) -> float:
     from audit.runspec import ALLOWED_ROOTS_ENV
 
     out.mkdir(parents=True, exist_ok=True)
+    # the kernels may read the store and write ``out``, wherever the caller put them
+    roots = os.pathsep.join(dict.fromkeys(str(p.resolve()) for p in (store, out)))
     peaks = []
     for area in AREAS:
         book = nbformat.read(ROOT / "notebooks" / f"{area}.ipynb", as_version=4)
@@ -204,11 +238,11 @@ def kernel_peak_mb(store: Path, county: str, out: Path) -> float:
         parameters = {"county": county, "store": str(store), "params": str(PARAMS), "out": str(out)}
         parameters |= {"lang": "zh", "pii": "masked", "seed": None, "run_id": "memory"}
         result = execute_notebook(
-            probe, out / f"{area}.ipynb", parameters, timeout=600, cwd=out, env={ALLOWED_ROOTS_ENV: str(WORK)}
+            probe, out / f"{area}.ipynb", parameters, timeout=600, cwd=out, env={ALLOWED_ROOTS_ENV: roots}
         )
         executed = nbformat.read(result.output, as_version=4)
         text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
-        peaks.append(int(text.split("PEAK_KB")[1].split()[0]) / 1024)
+        peaks.append(float(text.split("PEAK_MB")[1].split()[0]))
     return max(peaks)
 
 
@@ -231,6 +265,7 @@ def estimate(jobs: list[dict], wall: float, cores: int, pdf_cpu: float, n_counti
     cpu = COUNTIES_IN_CHINA * (len(AREAS) * area + report + pdf_cpu)
     cpu += CITIES_IN_CHINA * city * per_city / n_counties
     rows = {"cpu_hours": round(cpu / 3600, 2), "batch_efficiency": round(efficiency, 3)}
+    rows |= {"area_notebook_s": round(area, 3), "report_s": round(report, 3), "rollup_s": round(city, 3)}
     for workers in (2, 8, 32, 128):
         rows[f"hours_on_{workers}_workers"] = round(cpu / workers / efficiency / 3600, 2)
     return rows
@@ -257,11 +292,11 @@ def main(argv: list[str] | None = None) -> int:
 
     per_kernel = kernel_floor()
     figures["kernel_floor_s"] = round(per_kernel, 3)
-    figures["floor_s"] = round(per_kernel * n_notebooks / cores, 2)
+    figures["floor_s"] = round(per_kernel * n_notebooks / usable_cores(cores), 2)
 
     runs = WORK / "runs"
-    figures["batch_s"] = round(batch_wall(store, runs, "bench-html", cores, "--no-pdf"), 2)
-    manifest = json.loads((runs / "bench-html" / "manifest.json").read_text(encoding="utf-8"))
+    seconds, manifest = batch_wall(store, runs, "bench-html", cores, "--no-pdf")
+    figures["batch_s"] = round(seconds, 2)
     jobs = manifest["jobs"]
     notebook_seconds = [j["seconds"] for j in jobs if j["kind"] == "notebook"]
     report_seconds = [j["seconds"] for j in jobs if j["kind"] == "report"]
@@ -290,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["kernel_peak_mb_by_store_counties"] = peaks
         figures["memory_100_over_10"] = round(peaks[large] / peaks[small], 3)
 
-    pdf_cpu = pdf_seconds * cores / pages
+    pdf_cpu = pdf_seconds * usable_cores(cores) / pages
     figures["estimate_china"] = estimate(jobs, figures["batch_s"], cores, pdf_cpu, len(counties))
     (WORK / "batch_bench.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(figures, indent=2))

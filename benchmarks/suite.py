@@ -3,13 +3,14 @@
 A target is a function ``(Session) -> Outcome`` registered with :func:`target`. It measures
 every figure ``repeat`` times (median, min, max), measures the tool a user would pick instead
 in the same run, and states its goals as ratios against the bound the issue sets. Heavy work
-runs in child processes (``python -m benchmarks.suite --child NAME ...``) so that a peak RSS is
-that child's own and the suite process never holds a 17 M-row ingest. Only the standard
-library is imported at the top: a child's memory must not include Great Expectations.
+runs in child processes (``python -m benchmarks.suite --child NAME ...``) so that the suite
+process never holds a 17 M-row ingest; every peak RSS is read by :func:`peak_mb`. Only the
+standard library is imported at the top: a child's memory must not include Great Expectations.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -107,6 +108,7 @@ class Outcome:
     tables: list[tuple[str, list[str], list[list[str]]]] = field(default_factory=list)
     seconds: float = 0.0
     error: str | None = None
+    reason: str = ""  # the error's first line, for the summary
 
     def figure(self, label: str) -> Figure:
         """The figure called ``label``."""
@@ -125,13 +127,22 @@ class Session:
     peer_rows: int = 2_000_000
     jobs: int = os.cpu_count() or 1
     profile: bool = True
+    loop: bool = True
     shared: dict[str, Any] = field(default_factory=dict)
 
     def once(self, key: str, compute: Callable[[], Any]) -> Any:
-        """``compute()`` the first time ``key`` is asked for in this session, the same value after."""
+        """``compute()`` the first time ``key`` is asked for in this session; its value or error after."""
+        # a failed local batch fails the dask target too, without running the batch again
         if key not in self.shared:
-            self.shared[key] = compute()
-        return self.shared[key]
+            try:
+                self.shared[key] = compute()
+            except Exception as exc:
+                self.shared[key] = exc
+                raise
+        found = self.shared[key]
+        if isinstance(found, Exception):
+            raise found
+        return found
 
 
 @dataclass(frozen=True)
@@ -164,8 +175,10 @@ def run_target(name: str, session: Session) -> Outcome:
     started = time.perf_counter()
     try:
         outcome = entry.measure(session)
-    except Exception:
-        outcome = Outcome(name, entry.title, error=traceback.format_exc(limit=8))
+    except Exception as exc:
+        # the innermost frames say where it broke; the message ends the traceback
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        outcome = Outcome(name, entry.title, error=traceback.format_exc(limit=-8), reason=reason)
     outcome.seconds = time.perf_counter() - started
     return outcome
 
@@ -178,6 +191,19 @@ def allow(work: Path) -> None:
     listed = [p for p in os.environ.get("AUDIT_ALLOWED_ROOTS", "").split(os.pathsep) if p]
     if str(work) not in listed:
         os.environ["AUDIT_ALLOWED_ROOTS"] = os.pathsep.join([*listed, str(work)])
+
+
+def peak_mb(pid: int | str = "self") -> float:
+    """Peak resident memory in MB of a process, this one by default: ``VmHWM`` of ``/proc/PID/status``."""
+    # Never ru_maxrss: on Linux a child inherits its parent's over fork and exec, so a small
+    # process started by a big one reports the big one's peak. Self-contained: a kernel runs its source.
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+
+def usable_cores(jobs: int) -> int:
+    """Workers that can run at once: ``jobs``, but no more than the cores this process may use."""
+    return min(jobs, len(os.sched_getaffinity(0)))
 
 
 def _env(work: Path) -> dict[str, str]:
@@ -327,8 +353,7 @@ def ingest_target(s: Session) -> Outcome:
     for _ in range(s.repeat):
         shutil.rmtree(store, ignore_errors=True)
         children.append(child(s.work, "ingest", source, store))
-    # in a child too: the 17 M-row frame must not stay in this process, whose size every process
-    # it starts would inherit as its ru_maxrss
+    # in a child too: the 17 M-row frame must not stay in this process for the targets after it
     checked = child(s.work, "validation", store, s.peer_rows, s.repeat, int(s.profile))
     rows, frame_mb, n = children[-1]["rows"], checked["frame_mb"], checked["rows"]
     out.setup += [
@@ -460,18 +485,6 @@ def _child_validation(store: str, peer_rows: str, repeat: str, profile: str) -> 
     }
 
 
-def peak_mb() -> float:
-    """This process's peak resident memory in MB (``VmHWM``: unlike ``ru_maxrss``, reset by exec)."""
-    # ru_maxrss carries the parent's peak over fork and exec on Linux: a child of a big process
-    # would report the parent's size
-    with contextlib.suppress(OSError, StopIteration):
-        status = Path("/proc/self/status").read_text().splitlines()
-        return int(next(line.split()[1] for line in status if line.startswith("VmHWM:"))) / 1024
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 @contextlib.contextmanager
 def one_thread(schemas: Any) -> Iterator[None]:
     """Run ``schemas.validate`` on one thread: pyinstrument sees only the thread it started on."""
@@ -596,7 +609,7 @@ def batch_inputs(s: Session) -> dict[str, Any]:
 
 
 def local_batch(s: Session) -> dict[str, Any]:
-    """Wall times of ``audit batch --no-pdf`` (local executor) and the last run's job records."""
+    """Wall times of ``audit batch --no-pdf`` (local executor), and the last run's wall and job records."""
 
     def make() -> dict[str, Any]:
         from benchmarks import batch_bench
@@ -606,31 +619,14 @@ def local_batch(s: Session) -> dict[str, Any]:
         for i in range(s.repeat):
             run_dir = s.work / "runs" / f"suite-local-{i}"
             extra = ["--no-pdf", *given["extra"]]
-            runs.append(batch_bench.batch_wall(given["store"], run_dir.parent, run_dir.name, s.jobs, *extra))
-            manifest = finished(run_dir)
+            # batch_wall raises unless every unit finished ok: a failed batch gives no timing
+            seconds, manifest = batch_bench.batch_wall(
+                given["store"], run_dir.parent, run_dir.name, s.jobs, *extra
+            )
+            runs.append(seconds)
         return {"runs": runs, "run_dir": run_dir, "jobs": manifest["jobs"]}
 
     return s.once("local-batch", make)
-
-
-def finished(run_dir: Path) -> dict[str, Any]:
-    """The manifest of a batch run that finished with every unit ok; a timing of anything less is void."""
-    # batch_bench.batch_wall accepts exit 1 (a county failed), and a batch that stops before its
-    # manifest exits 1 or 2 too: check the run itself.
-    path = run_dir / "manifest.json"
-    if not path.exists():
-        raise RuntimeError(
-            f"{run_dir}: audit batch wrote no manifest (it stopped early; run it by hand to see why)"
-        )
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    if manifest.get("status") != "ok":
-        failed = [
-            f"{u.get('code')}: {u.get('reason')}"
-            for u in manifest.get("units", [])
-            if u.get("status") != "ok"
-        ]
-        raise RuntimeError(f"{run_dir}: audit batch finished with status {manifest.get('status')}: {failed}")
-    return manifest
 
 
 def pdf_runs(s: Session) -> dict[str, Any]:
@@ -656,40 +652,39 @@ def batch_target(s: Session) -> Outcome:
 
     out = Outcome("batch", TARGETS["batch"].title)
     given = batch_inputs(s)
-    n, jobs = given["notebooks"], s.jobs
+    n, jobs, parallel = given["notebooks"], s.jobs, usable_cores(s.jobs)
     kernel = [batch_bench.kernel_floor(samples=1) for _ in range(s.repeat)]
     local = local_batch(s)
     loops = []
-    for _ in range(s.repeat):
+    for _ in range(s.repeat if s.loop else 0):
         loops.append(batch_bench.loop_wall(given["store"], given["counties"], given["city"], s.work / "loop"))
     pdf = pdf_runs(s)
     out.setup += [
         f"the demo store (`audit demo`, scale 1, ingested), {len(given['counties'])} counties × 3 area "
         f"notebooks + the roll-up = {n} notebooks, {jobs} workers; functions of `benchmarks/batch_bench.py`",
         "floor = one bare kernel start + `import pandas, pandera.pandas` + shutdown, "
-        f"× {n} notebooks / {jobs} cores, sampled in this run",
+        f"× {n} notebooks / {parallel} (workers, at most the cores), sampled in this run",
     ]
+    if not s.loop:
+        out.setup.append("the papermill + nbconvert loop was not measured (`--no-loop`)")
     batch = Figure("ours: `audit batch --no-pdf`", "s", local["runs"])
     floor = Figure(
-        "floor", "s", [k * n / jobs for k in kernel], note="kernel start + imports × notebooks / cores"
+        "floor", "s", [k * n / parallel for k in kernel], note="kernel start + imports × notebooks / cores"
     )
-    loop = Figure(
-        "papermill CLI + `jupyter nbconvert --to html` CLI, one notebook after another",
-        "s",
-        loops,
-        peer_of=batch.label,
+    out.figures = [batch, floor, Figure("one kernel start + imports + shutdown", "s", kernel)]
+    out.goals = [Goal("batch / floor", batch.median / floor.median, BATCH_OVER_FLOOR, False)]
+    if loops:
+        loop = Figure(
+            "papermill CLI + `jupyter nbconvert --to html` CLI, one notebook after another",
+            "s",
+            loops,
+            peer_of=batch.label,
+        )
+        out.figures.append(loop)
+        out.goals.append(Goal("loop / batch", loop.median / batch.median, LOOP_OVER_BATCH, True))
+    out.figures.append(
+        Figure(f"PDF: Chromium prints {pdf['pages']} reports, {jobs} at a time (separate)", "s", pdf["runs"])
     )
-    out.figures = [
-        batch,
-        floor,
-        Figure("one kernel start + imports + shutdown", "s", kernel),
-        loop,
-        Figure(f"PDF: Chromium prints {pdf['pages']} reports, {jobs} at a time (separate)", "s", pdf["runs"]),
-    ]
-    out.goals = [
-        Goal("batch / floor", batch.median / floor.median, BATCH_OVER_FLOOR, False),
-        Goal("loop / batch", loop.median / batch.median, LOOP_OVER_BATCH, True),
-    ]
     costs, notebooks_s = cell_costs(local["run_dir"])
     share = ", ".join(f"{name} {seconds / notebooks_s:.0%}" for name, seconds in costs[:3])
     out.tables.append(
@@ -703,14 +698,14 @@ def batch_target(s: Session) -> Outcome:
     records = local["jobs"]
     notebook = [j["seconds"] for j in records if j["kind"] == "notebook"]
     report = [j["seconds"] for j in records if j["kind"] == "report"]
-    busy = sum(j["seconds"] for j in records)
+    busy, wall = sum(j["seconds"] for j in records), local["runs"][-1]  # both of the last run
     per_notebook, per_kernel = statistics.median(notebook), statistics.median(kernel)
     out.analysis.append(
         f"A notebook job took {per_notebook:.2f} s (median of {len(notebook)}), of which a bare kernel "
-        f"start and the imports are {per_kernel:.2f} s; rendering a county's report took "
+        f"start and the imports are {per_kernel:.2f} s; rendering a report took "
         f"{statistics.median(report):.2f} s (median of {len(report)}), which the floor does not count. "
-        f"The jobs' own times sum to {busy:.1f} s, {busy / jobs:.1f} s over {jobs} workers, against a wall "
-        f"of {batch.median:.1f} s: the pool was busy {busy / jobs / batch.median:.0%} of the wall."
+        f"In the last run the jobs' own times sum to {busy:.1f} s, {busy / jobs:.1f} s over {jobs} "
+        f"workers, against its wall of {wall:.1f} s: the pool was busy {busy / jobs / wall:.0%} of the wall."
     )
     if not out.goals[0].met:
         out.analysis.append(
@@ -725,10 +720,11 @@ def batch_target(s: Session) -> Outcome:
             county = given["counties"][0]
             got = child(s.work, "notebook", given["store"], county, folder)
             out.profile += [f"`execute_notebook(relief, county {county})` in a child:", *got["profile"]]
-    out.analysis.append(
-        f"The loop took {loop.median:.1f} s, {loop.median / batch.median:.2f} × the batch: every notebook "
-        "pays a papermill process start and an nbconvert process start on top of its kernel."
-    )
+    if loops:
+        out.analysis.append(
+            f"The loop took {loop.median:.1f} s, {loop.median / batch.median:.2f} × the batch: every "
+            "notebook pays a papermill process start and an nbconvert process start on top of its kernel."
+        )
     return out
 
 
@@ -771,19 +767,6 @@ def _child_notebook(store: str, county: str, out: str) -> dict[str, Any]:
 # --- 4. a kernel's memory by store size ---------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _batch_bench_work(work: Path) -> Iterator[None]:
-    # kernel_peak_mb lets its kernels read only batch_bench.WORK: point that at this suite's work folder.
-    from benchmarks import batch_bench
-
-    saved = batch_bench.WORK
-    batch_bench.WORK = work
-    try:
-        yield
-    finally:
-        batch_bench.WORK = saved
-
-
 @target("memory", "Peak memory of one county's kernel with a store of 10 counties and of 100")
 def memory_target(s: Session) -> Outcome:
     """Peak RSS of one county's area kernels, the demo store against one padded to 100 counties."""
@@ -791,25 +774,34 @@ def memory_target(s: Session) -> Outcome:
 
     out = Outcome("memory", TARGETS["memory"].title)
     store = batch_inputs(s)["store"]
-    figures, launchers = [], []
-    for size in STORE_SIZES:
-        padded = s.work / f"store-{size}"
-        codes = batch_bench.synthetic_store(store, padded, size)
-        runs = []
-        for _ in range(s.repeat):
-            got = child(s.work, "memory", padded, MEMORY_COUNTY, s.work / f"memory-{size}")
-            runs.append(got["peak_mb"])
-            launchers.append(got["launcher_mb"])
-        figures.append(Figure(f"county {MEMORY_COUNTY}'s kernel, store of {len(codes)} counties", "MB", runs))
+    codes = {size: batch_bench.synthetic_store(store, s.work / f"store-{size}", size) for size in STORE_SIZES}
+    runs = [(size, i) for size in STORE_SIZES for i in range(s.repeat)]
+
+    def peak(run: tuple[int, int]) -> float:
+        size, i = run
+        folder = s.work / f"memory-{size}-{i}"
+        shutil.rmtree(folder, ignore_errors=True)
+        return child(s.work, "memory", s.work / f"store-{size}", MEMORY_COUNTY, folder)["peak_mb"]
+
+    # each kernel reads its own peak, so kernels running side by side do not change the figures
+    with concurrent.futures.ThreadPoolExecutor(s.jobs) as pool:
+        peaks = dict(zip(runs, pool.map(peak, runs), strict=True))
+    figures = [
+        Figure(
+            f"county {MEMORY_COUNTY}'s kernel, store of {len(codes[size])} counties",
+            "MB",
+            [peaks[size, i] for i in range(s.repeat)],
+        )
+        for size in STORE_SIZES
+    ]
     small, large = figures
     large.peer_of = small.label
-    launcher = max(launchers)
     out.setup += [
         "the demo store, and a copy padded with synthetic counties (copies of the demo's partitions "
         "under new codes, `batch_bench.synthetic_store`)",
-        "peak = the largest `ru_maxrss` of the county's three area kernels, read in a cell appended to each "
-        "notebook (`batch_bench.kernel_peak_mb`), run from a child process of at most "
-        f"{launcher:,.0f} MB: `ru_maxrss` survives exec on Linux, so no kernel can read below its launcher",
+        "peak = the largest `VmHWM` of the county's three area kernels, which each kernel reads from its "
+        "own `/proc/self/status` in a cell appended to its notebook (`batch_bench.kernel_peak_mb`); "
+        f"{s.jobs} of these runs at a time",
     ]
     out.figures = figures
     ratio = large.median / small.median
@@ -825,29 +817,19 @@ def memory_target(s: Session) -> Outcome:
             "something it loads is not limited to its own county's partitions."
         )
     )
-    if small.low <= launcher * 1.02:
-        out.analysis.append(
-            "The small store's figure is the launcher's size, not the kernel's: the kernel's own peak is "
-            "lower and the ratio is not meaningful (the probe should read `VmHWM`, see the notes)."
-        )
     return out
 
 
 def _child_memory(store: str, county: str, out: str) -> dict[str, Any]:
-    import resource
-
     from benchmarks import batch_bench
 
-    with _batch_bench_work(Path(out).parent):
-        peak = batch_bench.kernel_peak_mb(Path(store), county, Path(out))
-    # what the kernels inherited: this process's ru_maxrss when it started them
-    return {"peak_mb": peak, "launcher_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"peak_mb": batch_bench.kernel_peak_mb(Path(store), county, Path(out))}
 
 
 # --- 5. the batch on Dask -----------------------------------------------------------------------
 
 
-@target("dask", "The demo batch on a Dask LocalCluster of 2 workers, and an estimate for China's counties")
+@target("dask", "The demo batch on a Dask LocalCluster, and an estimate for China's county-level units")
 def dask_target(s: Session) -> Outcome:
     """Wall time of ``audit batch --executor dask`` against the local executor, and the paper estimate."""
     from benchmarks import batch_bench
@@ -859,8 +841,7 @@ def dask_target(s: Session) -> Outcome:
     for i in range(s.repeat):
         run_id = f"suite-dask-{i}"
         extra = ["--no-pdf", "--executor", "dask", *given["extra"]]
-        runs.append(batch_bench.batch_wall(given["store"], s.work / "runs", run_id, s.jobs, *extra))
-        finished(s.work / "runs" / run_id)
+        runs.append(batch_bench.batch_wall(given["store"], s.work / "runs", run_id, s.jobs, *extra)[0])
     ours = Figure("ours: `audit batch --no-pdf`, local executor", "s", local["runs"])
     dask = Figure(
         f"`audit batch --no-pdf --executor dask` (LocalCluster, {s.jobs} workers)",
@@ -879,18 +860,18 @@ def dask_target(s: Session) -> Outcome:
         "(the issue sets no bound)."
     )
     pdf = pdf_runs(s)
-    jobs = local["jobs"]
-    area = statistics.mean(j["seconds"] for j in jobs if j["kind"] == "notebook" and j["key"] != "city/city")
-    city = next(j["seconds"] for j in jobs if j["key"] == "city/city")  # the roll-up notebook
-    pdf_cpu = statistics.median(pdf["runs"]) * s.jobs / pdf["pages"]
-    estimate = batch_bench.estimate(jobs, ours.median, s.jobs, pdf_cpu, len(given["counties"]))
+    pdf_cpu = statistics.median(pdf["runs"]) * usable_cores(s.jobs) / pdf["pages"]
+    # the job records are the last local run's: set them against that run's wall, not the median
+    estimate = batch_bench.estimate(local["jobs"], local["runs"][-1], s.jobs, pdf_cpu, len(given["counties"]))
     out.analysis.append(
         f"Estimate for China's {batch_bench.COUNTIES_IN_CHINA:,} county-level units in "
-        f"{batch_bench.CITIES_IN_CHINA} prefecture-level cities (`batch_bench.estimate`), from this run's "
-        f"costs: {area:.2f} s per area notebook, {pdf_cpu:.2f} s per PDF, a roll-up of {city:.1f} s for "
-        f"{len(given['counties'])} counties scaled to a city's share, and the local batch's efficiency "
-        f"({estimate['batch_efficiency']:.0%} of its workers' time in jobs): {estimate['cpu_hours']:.1f} "
-        f"CPU hours in all. The Dask column multiplies by the {ratio:.2f} × measured above."
+        f"{batch_bench.CITIES_IN_CHINA} prefecture-level cities (`batch_bench.estimate`), from the last "
+        f"local run's costs: {estimate['area_notebook_s']:.2f} s per area notebook, "
+        f"{estimate['report_s']:.2f} s per HTML report, {pdf_cpu:.2f} s per PDF, a roll-up of "
+        f"{estimate['rollup_s']:.1f} s for {len(given['counties'])} counties scaled to a city's share, "
+        f"and the batch's efficiency ({estimate['batch_efficiency']:.0%} of its workers' time in jobs): "
+        f"{estimate['cpu_hours']:.1f} CPU hours in all. The Dask column multiplies by the {ratio:.2f} × "
+        "measured above."
     )
     workers = sorted(int(k.split("_")[2]) for k in estimate if k.startswith("hours_on_"))
     rows = [
@@ -1023,7 +1004,7 @@ def render(outcomes: list[Outcome], context: dict[str, Any], notes: str) -> str:
     summary = []
     for o in outcomes:
         if o.error:
-            summary.append([o.name, "—", "failed: see its section", "", "", ""])
+            summary.append([o.name, "—", f"failed: {o.reason or 'see its section'}", "", "", ""])
         for g in o.goals:
             summary.append([o.name, g.label, *goal_cells(g)])
         if not o.goals and not o.error:
