@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -289,3 +291,53 @@ def test_luhn_agrees_with_stdnum(values: list[str]) -> None:
 def test_luhn_agrees_with_stdnum_on_numbers_with_a_check_digit(values: list[str]) -> None:
     values = [v + luhn.calc_check_digit(v) for v in values]
     assert identifiers.luhn_valid(_ids(values)).tolist() == [True] * len(values)
+
+
+def test_luhn_of_very_long_numbers() -> None:
+    # Past 255 digits the sums no longer fit in 16 bits.
+    values = ["0" * 4000, "1" * 999 + "7", "1" * 999 + "8", "79927398713"]
+    assert identifiers.luhn_valid(_ids(values)).tolist() == [luhn.is_valid(v) for v in values]
+
+
+@PROPERTY
+@given(
+    st.lists(
+        st.text(alphabet="0123456789-/ 年月٣", max_size=9)
+        | st.from_regex(r"[0-9]{4}-[0-9]{2}", fullmatch=True)
+    )
+)
+def test_month_agrees_with_the_regex(values: list[str]) -> None:
+    expected = [re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", v) is not None for v in values]
+    assert identifiers.month_valid(_ids(values)).tolist() == expected
+
+
+def test_text_hashes_depend_on_the_value_alone() -> None:
+    values = ["", "a", "abcdefgh", "abcdefghi", "P1", "P12345678901234567", "中文", "P2"]
+    alone = [identifiers.text_hashes(pa.array([v], pa.large_string()))[0] for v in values]
+    mixed = pa.array(values * 3, pa.large_string())
+    assert identifiers.text_hashes(mixed).tolist() == alone * 3
+    assert identifiers.text_hashes(mixed.slice(2, 10)).tolist() == (alone * 3)[2:12]
+    assert len(set(alone)) == len(values)
+
+
+@PROPERTY
+@given(
+    st.lists(
+        st.none()
+        | st.text(alphabet="0123456789X x٣", max_size=20)
+        | st.from_regex(r"[0-9]{17}[0-9X]", fullmatch=True)
+    ),
+    st.sampled_from([pa.string(), pa.large_string()]),
+)
+def test_whole_buffer_tests_agree_with_the_regex(values: list[str | None], kind: pa.DataType) -> None:
+    arr = pa.array(["pad", *values], kind).slice(1)  # an offset into the buffer, as a block has
+    shaped = identifiers.resident_id_shaped(arr)
+    if shaped is not None:  # None: a byte neither digit nor X, left to Arrow
+        assert shaped.tolist() == [
+            v is not None and bool(re.fullmatch(r"[0-9]{17}[0-9X]", v)) for v in values
+        ]
+    digits = identifiers.digit_strings(arr)
+    if digits is not None:
+        assert digits.tolist() == [v is not None and bool(re.fullmatch(r"[0-9]+", v)) for v in values]
+    if all(v is None or re.fullmatch(r"[0-9]*", v) for v in values):
+        assert digits is not None

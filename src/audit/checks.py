@@ -25,8 +25,6 @@ from audit.contract import CITY_CODE
 
 CheckFn = Callable[..., pd.Series]
 
-_MONTH = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
-
 
 def _na_passes(ok: pd.Series, s: pd.Series) -> pd.Series:
     return ok | s.isna()
@@ -60,9 +58,7 @@ def division_code(s: pd.Series) -> pd.Series:
 
 def month(s: pd.Series) -> pd.Series:
     """Not a month written YYYY-MM with the month 01-12."""
-    arr = pa.array(s.array) if isinstance(s.dtype, pd.StringDtype) else pa.array(s.astype("str").array)
-    ok = pc.match_substring_regex(arr, _MONTH).fill_null(True)
-    return pd.Series(ok.to_numpy(zero_copy_only=False), index=s.index, dtype=bool)
+    return _na_passes(identifiers.month_valid(s), s)
 
 
 def cents(s: pd.Series) -> pd.Series:

@@ -3,11 +3,11 @@
 Files are taken one at a time in contract order (divisions before the tables whose county
 comes from them, the roll before the payments), and big files in blocks of
 :data:`CHUNK_ROWS`, so memory stays bounded by a block, not by the submission (what grows
-with a table is 8 bytes a row, the hash of its unique key). The next block is read and the
-last one written on other threads while a block is checked; the result does not depend on
-the blocks: keys repeating across blocks are quarantined as in one validation of the whole
-table (see ``_Run.unique_across_blocks``), and the store's files are byte for byte the
-same. For every
+with a table is 8 bytes a row, the hash of its unique key). The next block is read and
+repaired, and the last one written, on other threads while a block is checked; the result
+does not depend on the blocks: keys repeating across blocks are quarantined as in one
+validation of the whole table (see ``_Run.unique_across_blocks``), and the store's files
+are byte for byte the same. For every
 file and sheet, ``rows_read = rows_loaded + rows_quarantined + rows_skipped`` where the
 skipped rows are blank rows and totals rows, which are not data; the manifest records
 each count. A row that cannot be used is quarantined with its location and the reason;
@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -39,6 +40,7 @@ import pyarrow.compute as pc
 from audit import __version__, readers, repairs
 from audit.contract import CITY_CODE, TABLES, Kind, Table
 from audit.exceptions import InputError, TableError, TableErrors
+from audit.identifiers import text_hashes as _hashes
 from audit.repairs import Issue
 from audit.store import (
     LOCATION,
@@ -73,6 +75,7 @@ _COUNTY_FROM = {
     "staff": "post_code",
 }
 _CODE = r"\d{6}(?:\d{3})?"
+_T = TypeVar("_T")
 _ACTIONS = {"quarantine": "quarantined", "flag": "flagged"}
 
 FUTURE_DATE = Issue(
@@ -382,7 +385,8 @@ class _Run:
         self.labels[(name, data.file, data.sheet)] = mapping
         lost: dict[str, list[int]] = {}  # column -> [values present, values with lost digits, first row]
         blank_first = 0
-        for block in _ahead(data.blocks):
+        # Repairs depend on the block alone, so they run on the reading thread, ahead of the checks.
+        for block in _ahead(_prepare(table, mapping, b) for b in data.blocks):
             first = self.block(table, data, mapping, sheet_county, block, account, lost)
             blank_first = blank_first or first
         for bad in data.bad_rows:
@@ -414,30 +418,23 @@ class _Run:
         data: readers.SheetData,
         mapping: repairs.HeaderMapping,
         sheet_county: str | None,
-        block: readers.Block,
+        block: _Prepared,
         account: SheetAccount,
         lost: dict[str, list[int]],
     ) -> int:
-        """Repair, validate and store one block; returns the first blank row (0 when none)."""
-        frame, rows = block.frame, block.rows
+        """Validate and store one repaired block; returns the first blank row (0 when none)."""
+        frame, blank, totals = block.frame, block.blank, block.totals
         account.rows_read += len(frame)
-        raw = pd.DataFrame({c: frame[p] for c, p in mapping.positions.items()}, index=frame.index)
-        blank = repairs.blank_rows(raw)
-        keys = [mapping.positions[c] for c in _key_columns(table) if c in mapping.positions]
-        totals = ~blank & repairs.totals_rows(frame, keys)
         account.rows_blank += int(blank.sum())
         account.rows_totals += int(totals.sum())
         for i in np.flatnonzero(totals):
             text = next((str(v) for v in frame.iloc[i] if isinstance(v, str) and v.strip()), "")
-            entry = _entry(table.name, None, data, int(rows[i]), "", text, repairs.TOTALS_ROW, "repaired")
+            entry = _entry(
+                table.name, None, data, int(block.all_rows[i]), "", text, repairs.TOTALS_ROW, "repaired"
+            )
             self.add_log(pd.DataFrame([entry]))
-        first_blank = int(block.rows[blank][0]) if blank.any() else 0
-        keep = ~blank & ~totals
-        if not keep.all():  # a frame is copied only when there are rows to leave out
-            raw = raw[keep].reset_index(drop=True)
-            rows = rows[keep]
-        else:
-            raw = raw.reset_index(drop=True)
+        first_blank = int(block.all_rows[blank][0]) if blank.any() else 0
+        raw, rows = block.raw, block.rows
         if raw.empty:
             return first_blank
         self.batches += 1
@@ -447,12 +444,12 @@ class _Run:
         fixes: list[tuple[str, Issue, np.ndarray]] = []
         for column in raw.columns:
             spec = table.column(column)
-            result = repairs.repair(spec, raw[column])
+            result = block.repaired[column]
             typed[column] = result.values
             failures += [(column, issue, mask) for issue, mask in result.failures.items()]
             fixes += [(column, issue, mask) for issue, mask in result.repairs.items()]
             if spec.kind in (Kind.ID_NUMBER, Kind.ACCOUNT):
-                present = ~repairs.blank_rows(raw[[column]])
+                present = block.present[column]
                 gone = result.failures.get(repairs.DIGITS_LOST, np.zeros(len(raw), dtype=bool))
                 seen = lost.setdefault(column, [0, 0, 0])
                 seen[0] += int(present.sum())
@@ -1156,60 +1153,6 @@ class _Repeats:
         return found
 
 
-_GOLDEN = 0x9E3779B97F4A7C15
-
-
-def _mix(h: np.ndarray) -> np.ndarray:
-    """The 64-bit finaliser of SplitMix64 (Stafford's mix 13), in place."""
-    h ^= h >> np.uint64(30)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    h ^= h >> np.uint64(27)
-    h *= np.uint64(0x94D049BB133111EB)
-    h ^= h >> np.uint64(31)
-    return h
-
-
-def _hashes(text: pa.Array) -> np.ndarray:
-    """A 64-bit hash of each text (no nulls), from its UTF-8 bytes in the Arrow buffer.
-
-    Values of one length are hashed together, 8 bytes at a time read in place: a few numpy
-    passes over the column instead of a Python object per value.
-    """
-    n = len(text)
-    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)[text.offset : text.offset + n + 1]
-    lengths = np.diff(offsets)
-    widths = np.flatnonzero(np.bincount(lengths)) if n else np.zeros(0, dtype=np.int64)
-    if len(widths) == 1:
-        return _fixed_hashes(text.buffers()[2], int(offsets[0]), n, int(widths[0]))
-    out = np.empty(n, dtype=np.uint64)
-    for width in widths.tolist():
-        rows = lengths == width
-        part = text.filter(pa.array(rows))  # copies the values of this length next to each other
-        first = int(np.frombuffer(part.buffers()[1], dtype=np.int64)[part.offset])
-        out[rows] = _fixed_hashes(part.buffers()[2], first, len(part), width)
-    return out
-
-
-def _fixed_hashes(data: pa.Buffer | None, first: int, n: int, width: int) -> np.ndarray:
-    """Hashes of ``n`` values of ``width`` bytes each, laid end to end in ``data`` from byte ``first``."""
-    h = np.full(n, np.uint64(width * _GOLDEN % 2**64), dtype=np.uint64)
-    if width >= 8:
-        # Words at 0, 8, 16 ... and one ending at the last byte (overlapping: fine for one width).
-        starts = [*range(0, width - 7, 8)]
-        if starts[-1] != width - 8:
-            starts.append(width - 8)
-        for at in starts:
-            word = np.ndarray((n,), dtype=np.uint64, buffer=data, offset=first + at, strides=(width,))
-            h = _mix(h ^ word)
-    elif width:
-        word = np.zeros(n, dtype=np.uint64)
-        for at in range(width):
-            byte = np.ndarray((n,), dtype=np.uint8, buffer=data, offset=first + at, strides=(width,))
-            word |= byte.astype(np.uint64) << np.uint64(8 * at)
-        h = _mix(h ^ word)
-    return _mix(h)
-
-
 def _arrow_text(values: pd.Series) -> pa.Array:
     """A text column as one Arrow large_string array (no copy for a pandas ``str`` column in one chunk)."""
     if not isinstance(values.dtype, pd.StringDtype):
@@ -1330,12 +1273,45 @@ def _target_columns(ref: object, tables: Sequence[str]) -> dict[str, list[str]] 
     return {t: list(empty[t].columns) for t in used}
 
 
-def _ahead(blocks: Iterator[readers.Block]) -> Iterator[readers.Block]:
-    """The blocks of a sheet, the next one read on a thread while this one is processed.
+@dataclass(frozen=True)
+class _Prepared:
+    """A block with its blank and totals rows found and the other rows repaired."""
 
-    Parquet and CSV decoding run in Arrow without the GIL, so reading overlaps repairs and
-    validation; the reader waits for each block to be taken before reading another, so
-    at most two blocks are in memory.
+    frame: pd.DataFrame  # the block as read
+    all_rows: np.ndarray  # src_row of every row read
+    blank: np.ndarray
+    totals: np.ndarray
+    raw: pd.DataFrame  # the data rows by contract column, as read
+    rows: np.ndarray  # their src_row
+    repaired: dict[str, repairs.Repaired]
+    present: dict[str, np.ndarray]  # IDs and accounts: where a value was given
+
+
+def _prepare(table: Table, mapping: repairs.HeaderMapping, block: readers.Block) -> _Prepared:
+    """Find the blank and totals rows of a block and repair the others (the block alone decides)."""
+    frame, rows = block.frame, block.rows
+    raw = pd.DataFrame({c: frame[p] for c, p in mapping.positions.items()}, index=frame.index)
+    blank = repairs.blank_rows(raw)
+    keys = [mapping.positions[c] for c in _key_columns(table) if c in mapping.positions]
+    totals = ~blank & repairs.totals_rows(frame, keys)
+    keep = ~blank & ~totals
+    if not keep.all():  # a frame is copied only when there are rows to leave out
+        raw = raw[keep].reset_index(drop=True)
+        rows = rows[keep]
+    else:
+        raw = raw.reset_index(drop=True)
+    repaired = {} if raw.empty else {c: repairs.repair(table.column(c), raw[c]) for c in raw.columns}
+    ids = [c for c in raw.columns if table.column(c).kind in (Kind.ID_NUMBER, Kind.ACCOUNT)]
+    present = {c: ~repairs.blank_rows(raw[[c]]) for c in ids}
+    return _Prepared(frame, block.rows, blank, totals, raw, rows, repaired, present)
+
+
+def _ahead(blocks: Iterator[_T]) -> Iterator[_T]:
+    """The blocks of a sheet, the next one read (and repaired) on a thread while this one is processed.
+
+    Decoding and repairs run mostly in Arrow without the GIL, so they overlap validation;
+    the reader waits for each block to be taken before reading another, so at most two
+    blocks are in memory.
     """
     handover: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()

@@ -431,7 +431,7 @@ def _column(batch: pa.RecordBatch, i: int, name: str) -> pd.Series:
     if pa.types.is_boolean(kind):
         col = pc.if_else(col, "true", "false")
     try:
-        text = pc.cast(col, pa.string())
+        text = pc.cast(col, pa.large_string())  # what a pandas str column holds: no second conversion
     except pa.ArrowException:
         raise TableError(
             f"column {batch.schema.field(i).name!r} has type {kind}, which is neither text, number nor date",

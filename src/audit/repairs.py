@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from audit import identifiers
 from audit.contract import TABLES, Column, Kind
 
 TOTALS_WORDS = ("合计", "总计", "小计")
@@ -369,13 +370,21 @@ def repair(column: Column, values: pd.Series) -> Repaired:
         values = _number_text(values)
     text = _arrow(_as_text(values))
     fn = _TEXT_REPAIRS[kind]
-    if kind in _DICTIONARY_KINDS:
+    if kind in _DICTIONARY_KINDS and _unchanged(column, text):
+        result = _Result(text)
+    elif kind in _DICTIONARY_KINDS:
         result = _by_distinct(text, lambda a: fn(column, a))
     elif kind in _CLEAN:
         result = _dirty_only(text, kind, lambda a: fn(column, a))
     else:
         result = fn(column, text)
+    if result.values is text and values.dtype == _STR:
+        # Nothing changed: the column as read, not converted back from Arrow.
+        return Repaired(pd.Series(values.array), result.repairs, result.failures)
     return Repaired(_to_series(result.values, kind), result.repairs, result.failures)
+
+
+_STR = pd.Series([], dtype="str").dtype  # the dtype of text after repair
 
 
 def _arrow(s: pd.Series) -> pa.Array:
@@ -407,12 +416,26 @@ _CLEAN = {
     Kind.KEY: r"^[A-Za-z0-9_/-]+$",
     Kind.AMOUNT: r"^\d{1,12}(?:\.\d{1,2})?$",
 }
+
+
+def _surely_ids(arr: pa.Array) -> np.ndarray:
+    ok = identifiers.resident_id_shaped(arr)  # the whole buffer at once settles the usual column
+    if ok is None:
+        ok = _mask(pc.and_(pc.equal(pc.binary_length(arr), 18), pc.ascii_is_decimal(arr)))
+    return ok
+
+
+def _surely_digits(arr: pa.Array) -> np.ndarray:
+    ok = identifiers.digit_strings(arr)
+    return _mask(pc.ascii_is_decimal(arr)) if ok is None else ok
+
+
 # Tests that only clean values pass, about ten times faster than the regex: the regex then runs
-# only on the values they leave (IDs ending in X, keys with a hyphen, the dirty ones).
-_SURELY_CLEAN: dict[Kind, Callable[[pa.Array], pa.Array]] = {
-    Kind.ID_NUMBER: lambda a: pc.and_(pc.equal(pc.binary_length(a), 18), pc.ascii_is_decimal(a)),
-    Kind.ACCOUNT: pc.ascii_is_decimal,
-    Kind.KEY: pc.ascii_is_alnum,
+# only on the values they leave (keys with a hyphen, the dirty ones).
+_SURELY_CLEAN: dict[Kind, Callable[[pa.Array], np.ndarray]] = {
+    Kind.ID_NUMBER: _surely_ids,
+    Kind.ACCOUNT: _surely_digits,
+    Kind.KEY: lambda a: _mask(pc.ascii_is_alnum(a)),
 }
 
 
@@ -421,7 +444,7 @@ def _clean_values(arr: pa.Array, kind: Kind) -> np.ndarray:
     quick = _SURELY_CLEAN.get(kind)
     if quick is None:
         return _mask(pc.match_substring_regex(arr, _CLEAN[kind]))
-    ok = _mask(quick(arr))
+    ok = quick(arr)
     rest = ~ok & arr.is_valid().to_numpy(zero_copy_only=False)
     if rest.any():
         ok[rest] = _mask(pc.match_substring_regex(pc.filter(arr, pa.array(rest)), _CLEAN[kind]))
@@ -449,6 +472,33 @@ def _dirty_only(arr: pa.Array, kind: Kind, fn: Callable[[pa.Array], _Result]) ->
             full[dirty] = mask
             into[issue] = full
     return out
+
+
+def _unchanged(column: Column, arr: pa.Array) -> bool:
+    """Whether the repairs would leave every value as it is: codes of digits, exact choices.
+
+    Testing every value costs less than finding the distinct values, repairing them and
+    spreading the result back (:func:`_by_distinct`); most submitted codes and choices need
+    no repair.
+    """
+    if column.kind is Kind.CODE:
+        ok = pc.ascii_is_decimal(arr)
+    elif column.kind is Kind.CHOICE:
+        ok = pc.is_in(arr, value_set=_fixed_choices(column))
+    else:
+        return False
+    return bool(pc.all(pc.or_kleene(ok, pc.is_null(arr))).as_py())
+
+
+@cache
+def _fixed_choices(column: Column) -> pa.Array:
+    """The allowed values of a choice column that its repair keeps as they are, without a note."""
+    allowed = pa.array(list(column.choices), type=pa.string())
+    result = _choice(column, allowed)
+    same = _mask(pc.equal(allowed, result.values))
+    for mask in (*result.repairs.values(), *result.failures.values()):
+        same &= ~mask
+    return allowed.filter(pa.array(same))
 
 
 def _by_distinct(arr: pa.Array, fn: Callable[[pa.Array], _Result]) -> _Result:

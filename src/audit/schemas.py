@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from audit import checks
+from audit import checks, identifiers
 from audit.contract import CITY_CODE, TABLES, Column, Kind, Table
 
 QUARANTINE = "quarantine"
@@ -293,15 +293,14 @@ class _Failures:
 
     def frame(self) -> pd.DataFrame:
         parts = [p for p in self.parts if len(p)]
-        if not parts:
-            out = pd.DataFrame({name: pd.Series([], dtype=object) for name in FAILURE_COLUMNS})
-        else:
-            index = pd.concat(
-                [pd.Series(p["index"].to_numpy(dtype=object)) for p in parts], ignore_index=True
-            )
-            out = pd.concat([p.drop(columns="index") for p in parts], ignore_index=True)
-            out.insert(0, "index", index)
-        if pd.api.types.is_integer_dtype(self.df.index.dtype):
+        integer = pd.api.types.is_integer_dtype(self.df.index.dtype)
+        if not parts:  # the usual block: built in the final dtypes, not converted column by column
+            columns = {name: pd.Series([], dtype="str") for name in FAILURE_COLUMNS[1:]}
+            return pd.DataFrame({"index": pd.Series([], dtype="Int64" if integer else object), **columns})
+        index = pd.concat([pd.Series(p["index"].to_numpy(dtype=object)) for p in parts], ignore_index=True)
+        out = pd.concat([p.drop(columns="index") for p in parts], ignore_index=True)
+        out.insert(0, "index", index)
+        if integer:
             out["index"] = out["index"].astype("Int64")
         for name in FAILURE_COLUMNS[1:]:
             out[name] = out[name].astype("str")
@@ -310,10 +309,9 @@ class _Failures:
 
 def _duplicated(s: pd.Series) -> np.ndarray:
     """Where a present value occurs more than once in the column."""
-    # Asking whether the column is unique costs about half of marking duplicates, and keys
-    # almost always are unique, so duplicates are looked for only when there are some.
-    present = s.dropna()
-    if present.is_unique:
+    # Keys almost always are unique, so duplicates are looked for only when the hashes of the
+    # values meet (or the column is not text).
+    if isinstance(s.dtype, pd.StringDtype) and identifiers.all_distinct(s):
         return np.zeros(len(s), dtype=bool)
     return s.duplicated(keep=False).to_numpy(dtype=bool) & s.notna().to_numpy()
 

@@ -46,6 +46,8 @@ PART = "part-0.parquet"
 ROW_GROUP_ROWS = 1 << 15
 """Rows per row group. Every row group of a file but its last is full, so a file's bytes depend on
 its rows alone, not on the blocks ingest cut them into; and a buffer per county stays small."""
+ENCODERS = min(2, os.cpu_count() or 1)
+"""Threads filtering and encoding the county files of one block at once (Arrow releases the GIL)."""
 PENDING_WRITES = 1
 """Blocks handed to the writer thread and not yet written; beyond this, appending waits."""
 LOCATION = ("src_file", "src_sheet", "src_row")
@@ -75,6 +77,9 @@ _WRITE = {"compression": "snappy", "use_dictionary": True, "write_statistics": T
 # Kinds whose values repeat: dictionary encoding pays for them; on IDs, keys and numbers it costs
 # time and saves nothing.
 _DICTIONARY_KINDS = frozenset({Kind.CODE, Kind.CHOICE, Kind.MONTH, Kind.DATE, Kind.FLAG})
+# Kinds whose min and max per page can spare a reader data (dates, amounts, codes). On IDs, keys,
+# accounts and names they never do, and computing them costs a tenth of the encoding.
+_STATISTICS_KINDS = _DICTIONARY_KINDS | {Kind.AMOUNT, Kind.NUMBER, Kind.COUNT}
 
 
 def table_schema(table: str) -> pa.Schema:
@@ -245,9 +250,10 @@ class StoreWriter:
     """Builds a store in a hidden sibling folder and renames it into place on commit.
 
     Appended rows are split by county, held per file until a row group of
-    :data:`ROW_GROUP_ROWS` is full, encoded and written on one background thread, in the
-    order they came: the next block's repairs and checks go on meanwhile, and the bytes do
-    not depend on timing. :attr:`counts` and the reading methods wait for it.
+    :data:`ROW_GROUP_ROWS` is full, encoded and written in the background (one block at a
+    time, its county files on :data:`ENCODERS` threads), each file in the order its rows
+    came: the next block's repairs and checks go on meanwhile, and the bytes do not depend
+    on timing. :attr:`counts` and the reading methods wait for it.
     """
 
     def __init__(self, final: Path | None) -> None:
@@ -263,6 +269,7 @@ class StoreWriter:
         self._files: dict[tuple[str, str | None], _File] = {}
         self._quarantine: dict[str, _File] = {}
         self._counts: dict[str, dict[str, int]] = {}
+        self._encoders: ThreadPoolExecutor | None = None
 
     @property
     def counts(self) -> dict[str, dict[str, int]]:
@@ -286,14 +293,27 @@ class StoreWriter:
 
     def _append(self, table: str, data: pa.Table) -> None:
         counts = self._counts.setdefault(table, {})
-        for county, part in _by_county(data) if partitioned(table) else [(None, data)]:
+        files = []
+        for county, rows in _by_county(data) if partitioned(table) else [(None, None)]:
             key = (table, county)
             if key not in self._files:
                 path = self._path(table, county)
                 self._files[key] = _File(path, table_schema(table), _options(table))
-            self._files[key].add(part)
+            files.append((self._files[key], rows))
             name = "" if county is None else county
-            counts[name] = counts.get(name, 0) + part.num_rows
+            counts[name] = counts.get(name, 0) + (data.num_rows if rows is None else int(rows.sum()))
+
+        def add(file: _File, rows: np.ndarray | None) -> None:
+            file.add(data if rows is None else data.filter(pa.array(rows)))
+
+        # Each file is added to by one thread, in block order, so its bytes do not depend on timing.
+        if len(files) > 1 and ENCODERS > 1:
+            if self._encoders is None:
+                self._encoders = ThreadPoolExecutor(ENCODERS, thread_name_prefix="audit-encode")
+            list(self._encoders.map(lambda pair: add(*pair), files))
+        else:
+            for file, rows in files:
+                add(file, rows)
 
     def close_table(self, table: str) -> None:
         """Finish the files of ``table`` so they can be read back."""
@@ -408,6 +428,7 @@ class StoreWriter:
             raise StoreError("a validation run has no store to commit")
         self._jobs.submit(self._close_all, False)
         self._jobs.shutdown()
+        self._stop_encoders()
         path = self.root / "quality" / "issues.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(from_frame(quality, quality_schema()), path, row_group_size=ROW_GROUP_ROWS, **_WRITE)
@@ -423,9 +444,15 @@ class StoreWriter:
             shutil.rmtree(old, ignore_errors=True)
         return self.final
 
+    def _stop_encoders(self) -> None:
+        if self._encoders is not None:
+            self._encoders.shutdown(wait=True)
+            self._encoders = None
+
     def abort(self) -> None:
         """Throw the partial store away."""
         self._jobs.shutdown(quiet=True)
+        self._stop_encoders()
         self._close_all(discard=True)
         shutil.rmtree(self.root, ignore_errors=True)
 
@@ -510,9 +537,14 @@ class _File:
 
 
 def _options(table: str) -> dict:
-    """Write options of a table's files: dictionaries only where values repeat (codes, choices, dates)."""
+    """Write options of a table's files: dictionaries where values repeat, statistics where they range."""
     repeat = [c.name for c in TABLES[table].columns if c.kind in _DICTIONARY_KINDS]
-    return {**_WRITE, "use_dictionary": [*repeat, "src_file", "src_sheet"]}
+    ranged = [c.name for c in TABLES[table].columns if c.kind in _STATISTICS_KINDS]
+    return {
+        **_WRITE,
+        "use_dictionary": [*repeat, "src_file", "src_sheet"],
+        "write_statistics": [*ranged, *LOCATION],
+    }
 
 
 def _stream(path: Path) -> pq.ParquetFile:
@@ -524,16 +556,14 @@ def _select(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
     return schema if columns is None else pa.schema([schema.field(c) for c in columns])
 
 
-def _by_county(data: pa.Table) -> Iterator[tuple[str, pa.Table]]:
-    """The rows of each county, counties in code order, source order kept within each."""
+def _by_county(data: pa.Table) -> list[tuple[str, np.ndarray | None]]:
+    """Which rows are of each county (None: all of them), counties in code order."""
     codes = pc.dictionary_encode(data.column("county_code")).combine_chunks()
     names = codes.dictionary.to_pylist()
     if len(names) == 1 and codes.null_count == 0:
-        yield names[0], data  # a block of one county (the usual case for sorted files) is not copied
-        return
+        return [(names[0], None)]  # a block of one county (the usual case for sorted files) is not copied
     index = pc.fill_null(codes.indices, -1).to_numpy(zero_copy_only=False)
-    for i, name in sorted(enumerate(names), key=lambda pair: pair[1]):
-        yield name, data.filter(pa.array(index == i))
+    return [(name, index == i) for i, name in sorted(enumerate(names), key=lambda pair: pair[1])]
 
 
 def _check_target(path: Path) -> None:
