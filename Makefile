@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 AUDIT := $(BIN)/audit
 RUN_ID ?= demo
-JOBS ?= 2
+JOBS ?=
 
 .PHONY: setup system-deps demo test lint format bench clean
 
@@ -32,7 +32,7 @@ demo: setup
 	$(AUDIT) demo --out outputs/demo-submission
 	$(AUDIT) ingest outputs/demo-submission --store outputs/demo-store
 	$(AUDIT) batch --store outputs/demo-store --params params/lhasa-2020.yaml --out outputs --run-id $(RUN_ID) \
-		--jobs $(JOBS) $(if $(wildcard outputs/$(RUN_ID)/.),--resume)
+		$(if $(JOBS),--jobs $(JOBS)) $(if $(wildcard outputs/$(RUN_ID)/.),--resume)
 	@echo "Reports: outputs/$(RUN_ID)/index.html"
 
 lint: $(VENV)/.installed

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from benchmarks import suite
 
+from audit.executors import default_workers
+
 DEFAULT_OUT = suite.ROOT / "benchmarks" / "RESULTS.md"
 DEFAULT_WORK = suite.ROOT / "benchmarks" / "work" / "suite"
 BUSY_LOAD = 0.5  # load average per core above which the figures are flagged as taken on a busy machine
@@ -40,7 +42,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--peer-rows", type=int, default=2_000_000, help="rows the validation peers check")
     parser.add_argument(
-        "--jobs", type=int, default=os.cpu_count() or 1, help="batch workers (default: cores)"
+        "--jobs", type=int, default=default_workers(), help="batch workers (default: audit batch's)"
     )
     parser.add_argument("--no-profile", action="store_true", help="skip pyinstrument on missed targets")
     parser.add_argument(

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from audit.executors import default_workers
+
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "params" / "lhasa-2020.yaml"
 BIN = Path(sys.executable).parent
@@ -125,7 +127,7 @@ class Session:
     persons: int = 85_000
     counties: int | None = None
     peer_rows: int = 2_000_000
-    jobs: int = os.cpu_count() or 1
+    jobs: int = field(default_factory=default_workers)  # what `audit batch` uses by default
     profile: bool = True
     loop: bool = True
     shared: dict[str, Any] = field(default_factory=dict)
@@ -861,15 +863,13 @@ def dask_target(s: Session) -> Outcome:
     )
     pdf = pdf_runs(s)
     pdf_cpu = statistics.median(pdf["runs"]) * usable_cores(s.jobs) / pdf["pages"]
-    # the job records are the last local run's: set them against that run's wall, not the median
-    estimate = batch_bench.estimate(local["jobs"], local["runs"][-1], s.jobs, pdf_cpu, len(given["counties"]))
+    estimate = batch_bench.estimate(ours.median, usable_cores(s.jobs), pdf_cpu, len(given["counties"]))
     out.analysis.append(
         f"Estimate for China's {batch_bench.COUNTIES_IN_CHINA:,} county-level units in "
-        f"{batch_bench.CITIES_IN_CHINA} prefecture-level cities (`batch_bench.estimate`), from the last "
-        f"local run's costs: {estimate['area_notebook_s']:.2f} s per area notebook, "
-        f"{estimate['report_s']:.2f} s per HTML report, {pdf_cpu:.2f} s per PDF, a roll-up of "
-        f"{estimate['rollup_s']:.1f} s for {len(given['counties'])} counties scaled to a city's share, "
-        f"and the batch's efficiency ({estimate['batch_efficiency']:.0%} of its workers' time in jobs): "
+        f"{batch_bench.CITIES_IN_CHINA} prefecture-level cities (`batch_bench.estimate`): the local "
+        f"batch's median wall × {usable_cores(s.jobs)} cores over {len(given['counties'])} counties is "
+        f"{estimate['core_s_per_county'] - pdf_cpu:.2f} core-seconds per county (rule runs, notebooks, "
+        f"HTML, the roll-up and the batch's overhead), plus {pdf_cpu:.2f} s per PDF: "
         f"{estimate['cpu_hours']:.1f} CPU hours in all. The Dask column multiplies by the {ratio:.2f} × "
         "measured above."
     )

@@ -78,3 +78,12 @@ def test_a_dead_worker_is_reported_and_the_pool_replaced():
 
 def test_the_batch_process_is_not_an_orphan():
     assert executors.orphaned() is False
+
+
+def test_a_batch_runs_one_and_a_half_workers_per_core(monkeypatch):
+    monkeypatch.setattr(executors, "cores", lambda: 2)
+    assert executors.default_workers() == 3
+    monkeypatch.setattr(executors, "cores", lambda: 1)
+    assert executors.default_workers() == 2  # a kernel's start-up leaves room for a second
+    monkeypatch.setattr(executors, "cores", lambda: 32)
+    assert executors.default_workers() == 48

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ from typing import Any
 
 from audit.exceptions import ExecutionError, ParameterError
 from audit.runspec import ALLOWED_ROOTS_ENV, AREAS, CITY_NOTEBOOK, RunSpec, project_root
+
+# jsonschema, imported by nbformat, compiles an IRI grammar from rfc3987-syntax when that package
+# is installed (jupyter-events pulls it in): a second of CPU in every process that runs or reads
+# a notebook, for a string format the notebook schema never uses. Marked absent, it is skipped.
+sys.modules.setdefault("rfc3987_syntax", None)
 
 DEFAULT_TIMEOUT = 600.0
 """Seconds one cell may run before the kernel is interrupted."""

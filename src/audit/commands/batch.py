@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import re
 from pathlib import Path
 
 from audit.batch import BatchOptions, BatchSummary, default_notebooks, run_batch
 from audit.exceptions import EXIT_FINDINGS, EXIT_OK, ParameterError
-from audit.executors import EXECUTORS
+from audit.executors import EXECUTORS, default_workers
 
 NAME = "batch"
 HELP = "Audit every county in parallel into one run folder: reports, findings, index and manifest."
@@ -24,7 +23,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-id", help="name of the run folder (default: UTC time and input hash)")
     parser.add_argument("--counties", nargs="+", metavar="CODE", help="only these counties (default: all)")
     parser.add_argument(
-        "--jobs", type=int, default=os.cpu_count() or 1, help="local workers (default: one per core)"
+        "--jobs",
+        type=int,
+        default=default_workers(),
+        help=f"workers (default: one and a half per core, here {default_workers()})",
     )
     parser.add_argument("--executor", choices=sorted(EXECUTORS), default="local", help="where jobs run")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a LocalCluster)")
