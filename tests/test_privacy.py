@@ -147,3 +147,8 @@ def test_quality_values_are_masked_as_their_column_and_place_names_are_kept():
 def test_an_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="masked, full"):
         privacy.mask_frame(pd.DataFrame({"a": ["x"]}), "partial")
+
+
+def test_known_values_are_masked_literally_and_the_longest_wins_where_they_overlap():
+    known = {"王小明": "王**", "王小明华": "王***", "a.b(c": "a****"}
+    assert privacy.mask_text("王小明华与王小明 a.b(c axb(c", known) == "王***与王** a**** axb(c"
