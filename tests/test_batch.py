@@ -625,7 +625,8 @@ def test_verify_and_sign_off_on_the_command_line(reference, tmp_path):
 @pytest.mark.xdist_group("batch")
 def test_failures_stay_in_their_county_and_show_in_the_index(tmp_path):
     data = json.loads(json.dumps(FIXTURE_DATA))
-    data["540103"]["relief"] = "not a list"  # broken data: the notebook raises
+    # broken data: the notebook raises, quoting an ID number and an account that must not show
+    data["540103"]["relief"] = "not a list: 540102199001011234 6217000000001234"
     data["540104"]["staffing"] = "hang"  # the notebook hangs until the cell time limit
     fixture_store(tmp_path, data)
     notebooks = fixture_notebooks(tmp_path, city="broken")
@@ -657,6 +658,9 @@ def test_failures_stay_in_their_county_and_show_in_the_index(tmp_path):
         assert f'id="unit-{county}"' in index
     assert "fixture data of 540103 is not a list of findings" in index
     assert 'href="540103/relief.failed.html"' in index
+    kept = [index, *(p.read_text(encoding="utf-8") for p in (run_dir / "540103").glob("relief.failed.*"))]
+    assert all("540102199001011234" not in t and "6217000000001234" not in t for t in kept)
+    assert all("540102********1234" in t and "************1234" in t for t in kept)
     # the findings of the notebooks that did run are kept
     register = pd.read_parquet(run_dir / "findings.parquet")
     assert sorted(register["entity_id"]) == ["HT-1", "HT-9", "P-1", "S-7"]

@@ -152,3 +152,10 @@ def test_an_unknown_mode_is_refused():
 def test_known_values_are_masked_literally_and_the_longest_wins_where_they_overlap():
     known = {"王小明": "王**", "王小明华": "王***", "a.b(c": "a****"}
     assert privacy.mask_text("王小明华与王小明 a.b(c axb(c", known) == "王***与王** a**** axb(c"
+
+
+def test_error_texts_have_id_numbers_and_long_digit_runs_masked():
+    text = "ValueError: bad row 540102199001011234, account 6217000000001234, row 12"
+    assert privacy.mask_diagnostic(text) == (
+        "ValueError: bad row 540102********1234, account ************1234, row 12"
+    )

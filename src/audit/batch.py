@@ -125,6 +125,7 @@ class Job:
     timeout: float = 600.0
     lang: str = "zh"
     pdf: bool = True
+    pii: str = "masked"  # masked: failure texts are masked too
 
     @property
     def slug(self) -> str:
@@ -214,14 +215,30 @@ def _code_exporter() -> Any:
 
 
 def _show_failure(job: Job, out: Path) -> None:
-    """Render a failed notebook with its code, so a reader sees which cell failed and how."""
+    """Render a failed notebook with its code, so a reader sees which cell failed and how.
+
+    Unless the run shows personal data in full, the error texts are masked first (in the kept
+    notebook too): a traceback can quote the row it choked on.
+    """
     import nbformat
+
+    from audit.privacy import mask_diagnostic
 
     failed = out / f"{job.area}.failed.ipynb"
     if not failed.is_file():
         return
     try:
-        html, _ = _code_exporter().from_notebook_node(nbformat.read(failed, as_version=4))
+        book = nbformat.read(failed, as_version=4)
+        if job.pii != "full":
+            for cell in book.cells:
+                for output in cell.get("outputs", []):
+                    if output.get("output_type") == "error":
+                        output["evalue"] = mask_diagnostic(output.get("evalue", ""))
+                        output["traceback"] = [mask_diagnostic(line) for line in output.get("traceback", [])]
+                    elif output.get("output_type") == "stream":
+                        output["text"] = mask_diagnostic(output.get("text", ""))
+            nbformat.write(book, failed)
+        html, _ = _code_exporter().from_notebook_node(book)
         (out / f"{job.area}.failed.html").write_text(html, encoding="utf-8")
     except Exception:  # the notebook is kept either way; its HTML view is a convenience
         traceback.print_exc()
@@ -290,6 +307,10 @@ def run_job(job: Job) -> JobResult:
         except Exception as exc:
             # the message names the working folder; the files are about to move to the unit's folder
             status, reason = "failed", _reason(exc).replace(str(out), job.unit)
+            if job.pii != "full":
+                from audit.privacy import mask_diagnostic
+
+                reason = mask_diagnostic(reason)
             _show_failure(job, out)
     outputs = _commit(job, out)
     result = JobResult(
@@ -445,7 +466,7 @@ def plan(
             if f"{area}.ipynb" not in inputs.notebook_files:
                 raise BatchError(f"{inputs.notebooks / area}.ipynb: notebook not found")
         if any("rules_from" in declared[f"{a}.ipynb"] for a in areas):
-            rule_runs[unit] = _rules_job(unit, run_dir, inputs, code, everything, options.timeout)
+            rule_runs[unit] = _rules_job(unit, run_dir, inputs, code, everything, options)
             jobs.append(rule_runs[unit])
         executed = []
         for area in areas:
@@ -480,6 +501,7 @@ def plan(
                     after=tuple(j.key for j in waits),
                     timeout=options.timeout,
                     lang=options.lang,
+                    pii=options.pii,
                 )
             )
         report = {
@@ -503,6 +525,7 @@ def plan(
                 timeout=options.timeout,
                 lang=options.lang,
                 pdf=options.pdf,
+                pii=options.pii,
             ),
         ]
     return jobs
@@ -513,7 +536,7 @@ _OPTIONAL = ("rules_from", "counties")
 
 
 def _rules_job(
-    unit: str, run_dir: Path, inputs: Inputs, code: str, parameters: Mapping[str, Any], timeout: float
+    unit: str, run_dir: Path, inputs: Inputs, code: str, parameters: Mapping[str, Any], options: BatchOptions
 ) -> Job:
     fingerprint = _digest(
         {
@@ -531,7 +554,8 @@ def _rules_job(
         run_dir=run_dir,
         fingerprint=fingerprint,
         parameters=(("params", parameters["params"]), ("store", parameters["store"])),
-        timeout=timeout,
+        timeout=options.timeout,
+        pii=options.pii,
     )
 
 

@@ -159,6 +159,18 @@ def _mask_json(value: Any, kind: str | None, known: _Known) -> Any:
     return value
 
 
+_LONG_NUMBER = re.compile(r"(?<!\d)\d{12,}(?!\d)")
+
+
+def mask_diagnostic(text: str) -> str:
+    """Error text (a traceback, a failure's reason) with ID numbers and long digit runs masked.
+
+    The values a failing cell names are not known in advance: any run of 12 or more digits is
+    taken for an account. Names cannot be told from other words and are not masked.
+    """
+    return _LONG_NUMBER.sub(lambda m: mask_account(m.group()), mask_text(text))
+
+
 def _parse(evidence: object) -> Any:
     try:
         return json.loads(str(evidence))
