@@ -23,6 +23,7 @@ FONT = "Noto Sans CJK SC, Noto Sans CJK, DejaVu Sans, sans-serif"
 INK, GRID, MUTED = "#333333", "#dddddd", "#666666"
 SEVERITY_COLOURS = {"high": "#d7301f", "medium": "#fc8d59", "low": "#fdcc8a", "info": "#bdbdbd"}
 COVERED, UNCOVERED = "#2c7fb8", "#d7301f"
+LEVEL = "#d7301f"  # the dashed line of funds allocated
 
 
 def _esc(value: object) -> str:
@@ -175,6 +176,18 @@ class _Axes:
         c.line(self.left, self.bottom, self.right, self.bottom, INK)
         c.text(16, (self.top + self.bottom) / 2, ylabel, size=12, anchor="middle", rotate=-90)
 
+    def bars(self, values: Sequence[float], colour: str, tips: Sequence[str], widest: float = 1e9) -> None:
+        """A bar per category, from 0 up to its value."""
+        n = len(values)
+        for i, value in enumerate(values):
+            x, w = self.x(i, n), min(self.slot(n) * 0.7, widest)
+            top = self.y(value)
+            self.canvas.rect(x - w / 2, top, w, self.bottom - top, colour, tip=tips[i])
+
+    def level(self, value: float) -> None:
+        """A dashed line across the plot at ``value`` (the funds allocated)."""
+        self.canvas.line(self.left, self.y(value), self.right, self.y(value), LEVEL, width=1.5, dash=True)
+
     def categories(self, names: Sequence[str], *, slanted: bool = False) -> None:
         for i, name in enumerate(names):
             x = self.x(i, len(names))
@@ -188,21 +201,25 @@ def _finite(values: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(values), values, 0.0)
 
 
+def _yuan_chart(title: str, height: float, high: float, lang: str) -> tuple[Canvas, _Axes]:
+    """A titled canvas with a plot area of yuan from 0 to a little above ``high``."""
+    canvas = Canvas(760, height, title)
+    canvas.text(380, 22, title, size=14, anchor="middle", bold=True)
+    axes = _Axes(canvas, 100, 40, 740, 300, high * 1.05)
+    axes.frame(label("chart.yuan", lang))
+    return canvas, axes
+
+
 def relief(paid: pd.Series, allocation: float | None, lang: str) -> str:
     """Relief paid by month (bars), paid to date (line) and the year's allocation (dashed)."""
     amounts = _finite(paid.to_numpy(dtype=float))
     running = np.cumsum(amounts)
     level = allocation if allocation is not None and math.isfinite(allocation) else None
-    title = label("chart.relief", lang)
-    canvas = Canvas(760, 380, title)
-    canvas.text(380, 22, title, size=14, anchor="middle", bold=True)
-    high = max([*running, *amounts, level or 0.0, 0.0])
-    axes = _Axes(canvas, 100, 40, 740, 300, high * 1.05)
-    axes.frame(label("chart.yuan", lang))
+    canvas, axes = _yuan_chart(
+        label("chart.relief", lang), 380, max([*running, *amounts, level or 0.0, 0.0]), lang
+    )
+    axes.bars(amounts, "#7fcdbb", [_number(v) for v in amounts])
     n = len(amounts)
-    for i, value in enumerate(amounts):
-        x, w = axes.x(i, n), axes.slot(n) * 0.7
-        canvas.rect(x - w / 2, axes.y(value), w, axes.bottom - axes.y(value), "#7fcdbb", tip=_number(value))
     points = [(axes.x(i, n), axes.y(v)) for i, v in enumerate(running)]
     if points:
         canvas.polyline(points, "#225ea8")
@@ -213,8 +230,8 @@ def relief(paid: pd.Series, allocation: float | None, lang: str) -> str:
         ("line", "#225ea8", label("chart.cumulative", lang)),
     ]
     if level is not None:
-        canvas.line(axes.left, axes.y(level), axes.right, axes.y(level), "#d7301f", width=1.5, dash=True)
-        keys.append(("dash", "#d7301f", label("chart.allocation", lang)))
+        axes.level(level)
+        keys.append(("dash", LEVEL, label("chart.allocation", lang)))
     axes.categories([str(m)[-2:] for m in paid.index])
     canvas.text(420, 336, label("chart.month", lang), size=12, anchor="middle")
     _legend(canvas, keys, 366)
@@ -227,33 +244,21 @@ def contracts(frame: pd.DataFrame, budget: float | None, lang: str) -> str:
     expected = frame["expected_yuan"].to_numpy(dtype=float)
     level = budget if budget is not None and math.isfinite(budget) else None
     names = [str(c) for c in frame["contract_id"]]
-    title = label("chart.contracts", lang)
-    canvas = Canvas(760, 420, title)
-    canvas.text(380, 22, title, size=14, anchor="middle", bold=True)
     high = max([*amounts, *_finite(expected), level or 0.0, 0.0])
-    axes = _Axes(canvas, 100, 40, 740, 300, high * 1.05)
-    axes.frame(label("chart.yuan", lang))
-    n = len(amounts)
-    for i, value in enumerate(amounts):
-        x, w = axes.x(i, n), min(axes.slot(n) * 0.7, 60)
-        canvas.rect(
-            x - w / 2,
-            axes.y(value),
-            w,
-            axes.bottom - axes.y(value),
-            "#a1dab4",
-            tip=f"{names[i]} {_number(value)}",
-        )
+    canvas, axes = _yuan_chart(label("chart.contracts", lang), 420, high, lang)
+    axes.bars(
+        amounts, "#a1dab4", [f"{c} {_number(v)}" for c, v in zip(names, amounts, strict=True)], widest=60
+    )
     for i, value in enumerate(expected):
         if math.isfinite(value):
-            canvas.marker(axes.x(i, n), axes.y(value), "#253494", "diamond", size=5)
+            canvas.marker(axes.x(i, len(expected)), axes.y(value), "#253494", "diamond", size=5)
     keys = [
         ("bar", "#a1dab4", label("chart.contract_amount", lang)),
         ("diamond", "#253494", label("chart.expected", lang)),
     ]
     if level is not None:
-        canvas.line(axes.left, axes.y(level), axes.right, axes.y(level), "#d7301f", width=1.5, dash=True)
-        keys.append(("dash", "#d7301f", label("chart.budget", lang)))
+        axes.level(level)
+        keys.append(("dash", LEVEL, label("chart.budget", lang)))
     axes.categories(names, slanted=True)
     _legend(canvas, keys, 406)
     return canvas.svg()
