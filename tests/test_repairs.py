@@ -162,3 +162,40 @@ def test_header_mapping_accepts_every_spelling_and_reports_the_rest():
     assert mapping.ignored == ("序号", "备注")
     assert mapping.missing == ("bank_account",)
     assert repairs.map_headers("staff", ["县（区）代码"]).positions == {"county_code": 0}
+
+
+def _same(a: repairs.Repaired, b: repairs.Repaired) -> None:
+    pd.testing.assert_series_equal(a.values, b.values)
+    assert {k: _rows(m) for k, m in a.repairs.items()} == {k: _rows(m) for k, m in b.repairs.items()}
+    assert {k: _rows(m) for k, m in a.failures.items()} == {k: _rows(m) for k, m in b.failures.items()}
+
+
+def test_a_dictionary_as_read_gives_the_same_repairs():
+    import pyarrow as pa
+
+    cases = {
+        ("relief_payments", "programme"): ["城市低保", " 农村低保", None, "城市低保", "低保"],
+        ("relief_payments", "period"): ["2020-01", "2020/2", None, "2020年3月", "13月", "2020-01"],
+        ("relief_payments", "paid_on"): ["2020-01-10", "2020/1/10", "", None, "43831", "x"],
+        ("relief_payments", "county_code"): ["540102", "540102 ", None, "540103"],
+    }
+    for (table, name), values in cases.items():
+        column = TABLES[table].column(name)
+        series = pd.Series(values, dtype="str")
+        # The dictionary holds a value no row uses, dirty or not: it must change nothing.
+        for extra in ("540104", " unused "):
+            encoded = pa.array([*values, extra], type=pa.string()).dictionary_encode().slice(0, len(values))
+            _same(repairs.repair(column, series, encoded), repairs.repair(column, series))
+
+
+def test_quick_tests_agree_with_the_full_ones():
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = ["12.5", "1234567890123", "1.", ".5", "12.345", "007", "", None, "1..2", "3.14", "¥12", " 1"]
+    arr = pa.array(values, type=pa.string())
+    regex = pc.fill_null(pc.match_substring_regex(arr, r"^\d{1,12}(?:\.\d{1,2})?$"), False)
+    assert repairs._clean_values(arr, repairs.Kind.AMOUNT).tolist() == regex.to_pylist()
+    text = ["a", " ", "\u3000", "", None, "合计", "x y"]
+    assert repairs.blank_values(pd.Series(text, dtype="str")).tolist() == [0, 1, 1, 1, 1, 0, 0]
+    assert repairs.blank_values(pd.Series(["a", "", None], dtype="str")).tolist() == [0, 1, 1]

@@ -46,7 +46,7 @@ _USCC_VALUE = np.full(256, 255, dtype=np.uint8)
 _USCC_VALUE[np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)] = np.arange(31, dtype=np.uint8)
 
 
-def _layout(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def string_bytes(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """The offsets of a string array's values (from its first byte) and its bytes, both in place."""
     large = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64 if large else np.int32)
@@ -63,7 +63,7 @@ def digit_strings(arr: pa.Array) -> np.ndarray | None:
     Two reductions over the whole buffer settle the usual column (every account all digits)
     several times quicker than Arrow's test of each value, which is left for the others.
     """
-    offsets, raw = _layout(arr)
+    offsets, raw = string_bytes(arr)
     if len(raw) and (int(raw.min()) < _ZERO or int(raw.max()) > _ZERO + 9):
         return None
     ok = np.diff(offsets) > 0
@@ -74,7 +74,7 @@ def digit_strings(arr: pa.Array) -> np.ndarray | None:
 
 def resident_id_shaped(arr: pa.Array) -> np.ndarray | None:
     """Where each value is 17 ASCII digits then a digit or ``X``; None when some byte is neither."""
-    offsets, raw = _layout(arr)
+    offsets, raw = string_bytes(arr)
     x = np.flatnonzero(raw == ord("X"))
     if len(raw) and (int(raw.min()) < _ZERO or np.count_nonzero(raw > _ZERO + 9) != len(x)):
         return None  # a byte that is neither a digit nor X

@@ -1300,9 +1300,14 @@ def _prepare(table: Table, mapping: repairs.HeaderMapping, block: readers.Block)
         rows = rows[keep]
     else:
         raw = raw.reset_index(drop=True)
-    repaired = {} if raw.empty else {c: repairs.repair(table.column(c), raw[c]) for c in raw.columns}
+    encoded = {c: block.encoded[p] for c, p in mapping.positions.items() if p in block.encoded}
+    if encoded and not keep.all():
+        encoded = {c: values.filter(pa.array(keep)) for c, values in encoded.items()}
+    repaired = (
+        {} if raw.empty else {c: repairs.repair(table.column(c), raw[c], encoded.get(c)) for c in raw.columns}
+    )
     ids = [c for c in raw.columns if table.column(c).kind in (Kind.ID_NUMBER, Kind.ACCOUNT)]
-    present = {c: ~repairs.blank_rows(raw[[c]]) for c in ids}
+    present = {c: ~repairs.blank_values(raw[c]) for c in ids}
     return _Prepared(frame, block.rows, blank, totals, raw, rows, repaired, present)
 
 

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
 
 from audit.exceptions import TableError
-from audit.repairs import HEADER_SCAN_ROWS, HeaderSpec, locate_header
+from audit.repairs import HEADER_SCAN_ROWS, HeaderSpec, locate_header, repeating_columns
 
 ENCODINGS = ("utf_8", "gb18030")
 """The encodings a CSV may have (GBK is a subset of GB18030); UTF-8 may carry a BOM."""
@@ -46,6 +46,8 @@ class Block:
 
     frame: pd.DataFrame  # columns 0..width-1
     rows: np.ndarray  # int64 src_row of each row
+    # Text columns also read dictionary-encoded, by position: their repairs run once per distinct value.
+    encoded: dict[int, pa.DictionaryArray] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -294,7 +296,7 @@ def _csv_blocks(
         newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid
     )
     convert = pcsv.ConvertOptions(
-        column_types=dict.fromkeys(names, pa.string()),
+        column_types=dict.fromkeys(names, pa.large_string()),  # what a pandas str column holds
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
@@ -394,6 +396,20 @@ def read_parquet(path: Path, name: str, table: str, chunk_rows: int) -> Iterator
         # Read as a stream: pre-buffering keeps every row group read so far in memory.
         source = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
         labels = tuple(source.schema_arrow.names)
+        # Columns of few values (choices, months, codes) come as dictionaries: decoding them is
+        # cheaper so, and their repairs use the dictionary instead of hashing every value again.
+        text = {
+            f.name
+            for f in source.schema_arrow
+            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+        }
+        repeating = [
+            labels[i]
+            for i in repeating_columns(table, labels)
+            if labels[i] in text and labels.count(labels[i]) == 1
+        ]
+        if repeating:
+            source = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20, read_dictionary=repeating)
     except (pa.ArrowException, OSError) as exc:
         raise TableError(f"cannot read the Parquet file ({exc})", file=name) from None
     header = HeaderSpec(0, 1, labels)
@@ -409,7 +425,13 @@ def _parquet_blocks(source: pq.ParquetFile, name: str, chunk_rows: int) -> Itera
     try:
         for batch in source.iter_batches(batch_size=chunk_rows):
             frame = pd.DataFrame({i: _column(batch, i, name) for i in range(batch.num_columns)})
-            yield Block(frame, np.arange(row, row + batch.num_rows, dtype=np.int64))
+            encoded = {
+                i: col
+                for i, col in enumerate(batch.columns)
+                if pa.types.is_dictionary(col.type)
+                and (pa.types.is_string(col.type.value_type) or pa.types.is_large_string(col.type.value_type))
+            }
+            yield Block(frame, np.arange(row, row + batch.num_rows, dtype=np.int64), encoded)
             row += batch.num_rows
     except (pa.ArrowException, OSError) as exc:
         raise TableError(f"cannot read the Parquet file ({exc})", file=name, row=row) from None

@@ -305,6 +305,8 @@ def _wide_match(text: pa.Array, pattern: str) -> np.ndarray:
     Only the values that are not pure ASCII are searched: a fast test spares the regex on
     millions of codes and amounts.
     """
+    if int(identifiers.string_bytes(text)[1].max(initial=0)) < 0x80:
+        return np.zeros(len(text), dtype=bool)  # no byte beyond ASCII: one reduction, not a test per value
     wide = _mask(pc.invert(pc.string_is_ascii(text)))
     if not wide.any():
         return wide
@@ -319,8 +321,22 @@ def _as_text(s: pd.Series) -> pd.Series:
     return s.astype("str")
 
 
+def blank_values(s: pd.Series) -> np.ndarray:
+    """Where a value is missing, empty or only spaces."""
+    return _empty(s)
+
+
 def _empty(s: pd.Series) -> np.ndarray:
     if isinstance(s.dtype, pd.StringDtype):
+        arr = _in_place(s)
+        offsets, raw = identifiers.string_bytes(arr)
+        if not len(raw) or (int(raw.min()) > 0x20 and int(raw.max()) < 0x80):
+            # No space, control or non-ASCII byte anywhere (the usual ID or code column): only the
+            # missing and empty values are blank, and one pass over the bytes said so.
+            blank = np.diff(offsets) == 0
+            if arr.null_count:
+                blank |= ~arr.is_valid().to_numpy(zero_copy_only=False)
+            return blank
         arr = _arrow(s)
         blank = pc.or_(pc.equal(arr, ""), pc.utf8_is_space(arr))
         return np.asarray(pc.fill_null(blank, True).to_numpy(zero_copy_only=False), dtype=bool)
@@ -357,8 +373,18 @@ class _Result:
             into[issue] = into[issue] | mask if issue in into else mask
 
 
-def repair(column: Column, values: pd.Series) -> Repaired:
-    """Turn the values of one column, as read, into the dtype of its kind (see the architecture)."""
+def repeating_columns(table: str, labels: Sequence[str]) -> list[int]:
+    """Positions of the columns repaired once per distinct value (worth reading dictionary-encoded)."""
+    mapping = map_headers(table, labels)
+    kinds = {c.name: c.kind for c in TABLES[table].columns}
+    return sorted(p for c, p in mapping.positions.items() if kinds[c] in _DICTIONARY_KINDS)
+
+
+def repair(column: Column, values: pd.Series, encoded: pa.DictionaryArray | None = None) -> Repaired:
+    """Turn the values of one column, as read, into the dtype of its kind (see the architecture).
+
+    ``encoded``, the same values dictionary-encoded, spares finding the distinct values again.
+    """
     kind = column.kind
     if pd.api.types.is_bool_dtype(values.dtype) and kind is Kind.FLAG:
         return Repaired(values.astype(bool).reset_index(drop=True))
@@ -370,7 +396,16 @@ def repair(column: Column, values: pd.Series) -> Repaired:
         values = _number_text(values)
     text = _arrow(_as_text(values))
     fn = _TEXT_REPAIRS[kind]
-    if kind in _DICTIONARY_KINDS and _unchanged(column, text):
+    if encoded is not None and (kind not in _DICTIONARY_KINDS or len(encoded) != len(text)):
+        encoded = None
+    if encoded is not None:
+        # Every value clean when every value of the dictionary is (some may be unused: no matter).
+        dictionary = _arrow_plain(encoded.dictionary)
+        if _unchanged(column, dictionary):
+            result = _Result(text)
+        else:
+            result = _by_distinct(text, lambda a: fn(column, a), encoded)
+    elif kind in _DICTIONARY_KINDS and _unchanged(column, text):
         result = _Result(text)
     elif kind in _DICTIONARY_KINDS:
         result = _by_distinct(text, lambda a: fn(column, a))
@@ -394,6 +429,17 @@ def _arrow(s: pd.Series) -> pa.Array:
     if arr.type != pa.string():
         arr = arr.cast(pa.string())
     return arr
+
+
+def _arrow_plain(arr: pa.Array) -> pa.Array:
+    """A dictionary's values as the ``string`` arrays the repairs work on."""
+    return arr if arr.type == pa.string() else arr.cast(pa.string())
+
+
+def _in_place(s: pd.Series) -> pa.Array:
+    """A pandas ``str`` column as one Arrow array of its own type (no cast; no copy when in one chunk)."""
+    arr = pa.array(s.array)
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
 def _to_series(values: object, kind: Kind) -> pd.Series:
@@ -430,11 +476,33 @@ def _surely_digits(arr: pa.Array) -> np.ndarray:
     return _mask(pc.ascii_is_decimal(arr)) if ok is None else ok
 
 
+def _surely_amounts(arr: pa.Array) -> np.ndarray:
+    """Where a value is 1-12 digits, then maybe a point and 1-2 digits (read off the bytes, no regex)."""
+    offsets, raw = identifiers.string_bytes(arr)
+    ok = np.zeros(len(arr), dtype=bool)
+    points = np.flatnonzero((raw - np.uint8(ord("0"))) > 9)  # uint8 wraps: every byte but a digit
+    if len(points) and (raw[points] != ord(".")).any():
+        return ok  # a sign, a space, a 元: the regex decides
+    lengths = np.diff(offsets)
+    value = np.searchsorted(offsets, points, side="right") - 1
+    count = np.bincount(value, minlength=len(arr))
+    ok = (count == 0) & (lengths >= 1) & (lengths <= 12)
+    before, after = points - offsets[value], offsets[value + 1] - points - 1
+    good = (before >= 1) & (before <= 12) & (after >= 1) & (after <= 2)
+    ok[value[good]] = True
+    ok[value[~good]] = False
+    ok &= count <= 1
+    if arr.null_count:
+        ok &= arr.is_valid().to_numpy(zero_copy_only=False)
+    return ok
+
+
 # Tests that only clean values pass, about ten times faster than the regex: the regex then runs
 # only on the values they leave (keys with a hyphen, the dirty ones).
 _SURELY_CLEAN: dict[Kind, Callable[[pa.Array], np.ndarray]] = {
     Kind.ID_NUMBER: _surely_ids,
     Kind.ACCOUNT: _surely_digits,
+    Kind.AMOUNT: _surely_amounts,
     Kind.KEY: lambda a: _mask(pc.ascii_is_alnum(a)),
 }
 
@@ -501,10 +569,13 @@ def _fixed_choices(column: Column) -> pa.Array:
     return allowed.filter(pa.array(same))
 
 
-def _by_distinct(arr: pa.Array, fn: Callable[[pa.Array], _Result]) -> _Result:
-    """Run ``fn`` once per distinct value and spread the result back to every row."""
-    encoded = pc.dictionary_encode(arr)
-    distinct = pa.concat_arrays([encoded.dictionary, pa.nulls(1, pa.string())])
+def _by_distinct(
+    arr: pa.Array, fn: Callable[[pa.Array], _Result], encoded: pa.DictionaryArray | None = None
+) -> _Result:
+    """Run ``fn`` once per distinct value (those of ``encoded`` if given) and spread it to every row."""
+    if encoded is None:
+        encoded = pc.dictionary_encode(arr)
+    distinct = pa.concat_arrays([_arrow_plain(encoded.dictionary), pa.nulls(1, pa.string())])
     index = pc.fill_null(encoded.indices, len(distinct) - 1).to_numpy(zero_copy_only=False)
     result = fn(distinct)
     if _same_text(distinct, result) and not result.repairs and not result.failures:
@@ -513,11 +584,12 @@ def _by_distinct(arr: pa.Array, fn: Callable[[pa.Array], _Result]) -> _Result:
         values = result.values[index]
     else:
         values = pc.take(result.values, pa.array(index))
-    return _Result(
-        values,
-        {k: m[index] for k, m in result.repairs.items()},
-        {k: m[index] for k, m in result.failures.items()},
-    )
+    out = _Result(values)
+    # A dictionary read with the file may hold values no row uses: their issues are no row's.
+    for into, found in ((out.repairs, result.repairs), (out.failures, result.failures)):
+        for issue, mask in found.items():
+            out.add(into, issue, mask[index])
+    return out
 
 
 def _same_text(before: pa.Array, result: _Result) -> bool:
