@@ -64,21 +64,8 @@ def open_county(
     rules_from: str | Path | None = DEFAULTS["rules_from"],
 ) -> CountyInspection:
     """Check the parameters and open one county of the store for inspection."""
-    spec = validate_spec(
-        dict(
-            county=county,
-            store=store,
-            params=params,
-            out=out,
-            lang=lang,
-            pii=pii,
-            seed=seed,
-            run_id=run_id,
-            rules_from=rules_from,
-        ),
-        scope="county",
-    )
-    return CountyInspection(spec)
+    # the parameters, exactly as named in the notebooks' parameters cell, are all the locals here
+    return CountyInspection(validate_spec(dict(locals()), scope="county"))
 
 
 def open_city(
@@ -95,22 +82,7 @@ def open_city(
     counties: list[str] | None = DEFAULTS["counties"],
 ) -> CityInspection:
     """Check the parameters and open the whole store for the city roll-up (or only ``counties``)."""
-    spec = validate_spec(
-        dict(
-            county=county,
-            store=store,
-            params=params,
-            out=out,
-            lang=lang,
-            pii=pii,
-            seed=seed,
-            run_id=run_id,
-            rules_from=rules_from,
-            counties=counties,
-        ),
-        scope="city",
-    )
-    return CityInspection(spec)
+    return CityInspection(validate_spec(dict(locals()), scope="city"))
 
 
 class _Inspection:
