@@ -113,13 +113,19 @@ class _Inspection:
         """Whether personal data are masked in what this inspection shows."""
         return self.spec.pii == "masked"
 
+    @functools.cached_property
+    def _made_from(self) -> dict[str, str]:
+        from audit.ruleruns import made_from
+
+        return made_from(self.store, self.spec.params)  # hashed once, whatever the units read
+
     def _kept(self, unit: str) -> Any:
         """``unit``'s rule run kept by the batch in ``rules_from``; None when not given or not there."""
         if self.spec.rules_from is None:
             return None
         from audit import ruleruns
 
-        expected = ruleruns.stamp(self.store, self.spec.params, unit)
+        expected = {"unit": unit, **self._made_from}
         return ruleruns.load(ruleruns.folder(self.spec.rules_from, unit), expected)
 
     def _read(self, table: str, counties: list[str] | None) -> pd.DataFrame | None:

@@ -95,17 +95,20 @@ def run_city(tables: Mapping[str, pd.DataFrame | None], params: Params) -> RuleR
     )
 
 
-def stamp(store: Store, params_path: str | Path, unit: str) -> dict[str, str]:
-    """What a unit's run is made from: the store (its manifest hashes every file) and the parameters."""
+def made_from(store: Store, params_path: str | Path) -> dict[str, str]:
+    """The inputs every unit's run shares: the store (its manifest hashes every file) and the parameters."""
     from audit import __version__
 
-    manifest = hashlib.sha256((store.path / MANIFEST).read_bytes()).hexdigest()
     return {
-        "unit": unit,
-        "store_manifest_sha256": manifest,
+        "store_manifest_sha256": hashlib.sha256((store.path / MANIFEST).read_bytes()).hexdigest(),
         "params_sha256": params_digest(params_path),
         "audit": __version__,
     }
+
+
+def stamp(store: Store, params_path: str | Path, unit: str) -> dict[str, str]:
+    """What a unit's run is made from: the unit, the store and the parameters."""
+    return {"unit": unit, **made_from(store, params_path)}
 
 
 def folder(run_dir: str | Path, unit: str) -> Path:
