@@ -1,7 +1,9 @@
 """Ingest throughput and peak memory on N synthetic relief payments, from Parquet and from CSV.
 
 Not a test: ``python benchmarks/ingest_bench.py [--rows 2000000] [--formats parquet csv]``.
-Each ingest (read, repair, validate, store) runs in a fresh child process, so its peak RSS
+Two modes per format: ``ingest`` (read, repair, validate, write the store: ``audit ingest``)
+and ``validate`` (the same checks without a store: ``audit validate``). Each run is in a
+fresh child process, as a command would be, so its peak RSS
 (``VmHWM``; ``ru_maxrss`` would carry the parent's peak over the fork) is its own; it is
 compared with the size of the loaded table as one pandas
 frame (``memory_usage(deep=True)``, summed over slices of the store so the bench itself
@@ -34,6 +36,8 @@ import pyarrow.parquet as pq
 
 _WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 COUNTIES = ("540102", "540103", "540104", "540121", "540122", "540123", "540124", "540127")
+MODES = ("ingest", "validate")
+"""``audit ingest`` (with a store) and ``audit validate`` (the same checks, no store)."""
 SLICE_ROWS = 1_000_000
 """Rows generated and written at a time."""
 
@@ -124,14 +128,17 @@ def _status(field: str) -> int:
         return next(int(line.split()[1]) for line in fh if line.startswith(field + ":"))
 
 
-def _child(kind: str, folder: str, chunk_rows: int | None, profile: str | None, queue: mp.Queue) -> None:
+def _child(
+    kind: str, mode: str, folder: str, chunk_rows: int | None, profile: str | None, queue: mp.Queue
+) -> None:
     start = time.perf_counter()
     import audit.schemas  # noqa: F401  (pandera's import is a one-time cost, not throughput)
     from audit.ingest import ingest
 
     imported = time.perf_counter() - start
-    store = Path(folder) / f"store-{kind}"
-    shutil.rmtree(store, ignore_errors=True)
+    store = Path(folder) / f"store-{kind}" if mode == "ingest" else None
+    if store is not None:
+        shutil.rmtree(store, ignore_errors=True)
     options = {"chunk_rows": chunk_rows} if chunk_rows else {}
     profiler = None
     if profile:
@@ -144,7 +151,7 @@ def _child(kind: str, folder: str, chunk_rows: int | None, profile: str | None, 
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     if profiler is not None:
         profiler.stop()
-        Path(profile, f"ingest-{kind}.txt").write_text(profiler.output_text(unicode=True, show_all=False))
+        Path(profile, f"{mode}-{kind}.txt").write_text(profiler.output_text(unicode=True, show_all=False))
     queue.put(
         {
             "seconds": round(wall, 2),
@@ -187,6 +194,11 @@ def _validate_rows_per_s(store: Path, rows: int) -> int:
     return round(len(frame) / (time.perf_counter() - start))
 
 
+def _key(kind: str, mode: str) -> str:
+    """Where a format's figures are in the report: ``parquet`` for an ingest, ``parquet-validate``."""
+    return kind if mode == "ingest" else f"{kind}-{mode}"
+
+
 def _result(child: mp.Process, queue: mp.Queue) -> dict:
     while True:
         try:
@@ -201,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--formats", nargs="+", choices=("parquet", "csv"), default=["parquet", "csv"])
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument(
         "--data", type=Path, help="folder for the inputs and stores, kept (default: temporary)"
     )
@@ -216,25 +229,34 @@ def main(argv: list[str] | None = None) -> int:
         write_inputs(folder, args.rows, args.formats)
         report: dict = {"rows": args.rows, "cores": os.cpu_count(), "load_average": os.getloadavg()[0]}
         ctx = mp.get_context("spawn")
+        # The store is what the frame is measured on: ingest at least once.
+        modes = args.modes if "ingest" in args.modes else ["ingest", *args.modes]
         for kind in args.formats:
-            runs = []
-            for _ in range(args.repeat):
-                queue = ctx.Queue()
-                profile = str(args.profile) if args.profile else None
-                child = ctx.Process(target=_child, args=(kind, str(folder), args.chunk_rows, profile, queue))
-                child.start()
-                runs.append(_result(child, queue))
-                child.join()
-            best = min(runs, key=lambda run: run["seconds"])
-            best["rows_per_s"] = round(best["rows"] / best["seconds"])
-            best["rows_per_cpu_s"] = round(best["rows"] / best["cpu_seconds"])
-            best["peak_mb"] = max(run["peak_mb"] for run in runs)
-            report[kind] = best
+            for mode in modes:
+                runs = []
+                for _ in range(args.repeat if mode in args.modes else 1):
+                    queue = ctx.Queue()
+                    profile = str(args.profile) if args.profile else None
+                    child = ctx.Process(
+                        target=_child, args=(kind, mode, str(folder), args.chunk_rows, profile, queue)
+                    )
+                    child.start()
+                    runs.append(_result(child, queue))
+                    child.join()
+                if mode not in args.modes:
+                    continue
+                best = min(runs, key=lambda run: run["seconds"])
+                best["rows_per_s"] = round(best["rows"] / best["seconds"])
+                best["rows_per_cpu_s"] = round(best["rows"] / best["cpu_seconds"])
+                best["peak_mb"] = max(run["peak_mb"] for run in runs)
+                report[_key(kind, mode)] = best
         store = folder / f"store-{args.formats[0]}"
         report["frame_mb"] = round(_frame_mb(store))
         report["validate_rows_per_s"] = _validate_rows_per_s(store, min(args.rows, SLICE_ROWS))
         for kind in args.formats:
-            report[kind]["peak_over_frame"] = round(report[kind]["peak_mb"] / report["frame_mb"], 2)
+            for mode in args.modes:
+                figures = report[_key(kind, mode)]
+                figures["peak_over_frame"] = round(figures["peak_mb"] / report["frame_mb"], 2)
         json.dump(report, sys.stdout, indent=2)
         print()
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -358,3 +359,18 @@ def test_checks_across_tables_read_only_the_columns_they_compare(tmp_path, monke
     log = result.quality
     # P5 (not on the roll) is paid in rows 6, 11, ... 41; row 31 is quarantined (F028 twice)
     assert sorted(log.loc[log["check"] == "on_roll", "row"]) == [6, 11, 16, 21, 26, 36, 41]
+
+
+@pytest.mark.parametrize("fixture", ["typed", "damaged"])
+def test_validation_without_a_store_reports_what_an_ingest_does(submission, tmp_path, fixture, monkeypatch):
+    pytest.importorskip("audit.schemas")
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    folder = _typed_payments(tmp_path / "sub") if fixture == "typed" else submission
+    stored = ingest(folder, tmp_path / "store", today=TODAY, chunk_rows=7)
+    checked = ingest(folder, None, today=TODAY, chunk_rows=7)
+    assert checked.store is None
+    pd.testing.assert_frame_equal(checked.quality, stored.quality)
+    assert checked.manifest == stored.manifest
+    assert [a.counts() for a in checked.sheets] == [a.counts() for a in stored.sheets]
+    assert not list((tmp_path / "tmp").iterdir())  # the staging area is gone

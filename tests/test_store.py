@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -10,7 +11,7 @@ import pytest
 
 from audit import store as store_module
 from audit.exceptions import StoreError
-from audit.store import Store
+from audit.store import Store, StoreWriter
 
 
 def _payments(county: str, n: int) -> pd.DataFrame:
@@ -133,3 +134,65 @@ def test_a_files_bytes_depend_on_its_rows_not_on_how_they_were_appended(tmp_path
     assert Store.open(tmp_path / "c").read("relief_payments")["src_row"].tolist() == list(range(2, 9))
     for name in ("b", "c"):
         assert (tmp_path / name / part).read_bytes() == (tmp_path / "a" / part).read_bytes(), name
+
+
+def test_interleaved_counties_give_each_county_the_file_of_its_rows_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(store_module, "ROW_GROUP_ROWS", 3)
+    rows = pd.concat([_payments("540102", 7), _payments("540103", 5), _payments("540104", 1)])
+    rows = rows.sample(frac=1, random_state=1).reset_index(drop=True)
+    writer = Store.create(tmp_path / "mixed")
+    start = 0
+    for n in (4, 1, 6, 2):
+        writer.append("relief_payments", rows.iloc[start : start + n])
+        start += n
+    counts = dict(writer.counts["relief_payments"])
+    assert counts == {"540102": 7, "540103": 5, "540104": 1}
+    writer.commit({"tables": {"relief_payments": {"counties": counts}}}, rows.iloc[:0, :0])
+    for county in counts:
+        alone = rows[rows["county_code"] == county]
+        writer = Store.create(tmp_path / county)
+        writer.append("relief_payments", alone)
+        writer.commit({"tables": {"relief_payments": {"counties": {county: len(alone)}}}}, rows.iloc[:0, :0])
+        part = f"tables/relief_payments/county_code={county}/part-0.parquet"
+        assert (tmp_path / "mixed" / part).read_bytes() == (tmp_path / county / part).read_bytes(), county
+    got = Store.open(tmp_path / "mixed").read("relief_payments", counties=["540103"])
+    assert got["payment_id"].tolist() == rows.loc[rows["county_code"] == "540103", "payment_id"].tolist()
+
+
+def test_rows_held_keep_at_most_the_last_two_blocks_alive(tmp_path):
+    writer = Store.create(tmp_path / "store")
+    for _ in range(4):
+        writer.append("relief_payments", pd.concat([_payments("540102", 2), _payments("540103", 2)]))
+        assert writer.counts  # waits for the writer thread
+        for county in ("540102", "540103"):
+            held = writer._files[("relief_payments", county)].blocks
+            assert all(block is None or block >= writer._blocks - 1 for block in held), held
+    assert writer.counts["relief_payments"] == {"540102": 8, "540103": 8}
+    writer.abort()
+
+
+def test_a_staging_area_keeps_only_the_columns_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    payments = pd.concat([_payments("540103", 2), _payments("540102", 3)], ignore_index=True)
+    writer = StoreWriter(None, staged={"relief_payments": ["payment_id"]})
+    writer.append("relief_payments", payments)
+    writer.quarantine("relief_payments", payments.astype("str"))
+    back = writer.read("relief_payments")
+    assert list(back.columns) == ["payment_id", "county_code", "src_file", "src_sheet", "src_row"]
+    assert back["payment_id"].tolist() == ["540102-0", "540102-1", "540102-2", "540103-0", "540103-1"]
+    files = list(tmp_path.rglob("*.parquet"))
+    assert len(files) == 2 and not [p for p in files if "quarantine" in p.parts]
+    assert {pq.ParquetFile(p).metadata.row_group(0).column(0).compression for p in files} == {"UNCOMPRESSED"}
+    writer.abort()
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_table_not_staged_is_only_counted(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    writer = StoreWriter(None, staged={})
+    writer.append("relief_payments", pd.concat([_payments("540103", 2), _payments("540102", 3)]))
+    assert writer.counts["relief_payments"] == {"540103": 2, "540102": 3}
+    with pytest.raises(StoreError, match="counted, not staged"):
+        writer.read("relief_payments")
+    assert not list(tmp_path.rglob("*.parquet"))
+    writer.abort()

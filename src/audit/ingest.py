@@ -28,6 +28,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 from types import ModuleType
 from typing import TypeVar
@@ -37,7 +38,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit import __version__, readers, repairs
+from audit import __version__, allocator, readers, repairs
 from audit.contract import CITY_CODE, TABLES, Kind, Table
 from audit.exceptions import InputError, TableError, TableErrors
 from audit.identifiers import text_hashes as _hashes
@@ -235,7 +236,10 @@ def ingest(
     source = Path(source_dir)
     if not source.is_dir():
         raise InputError(f"{source}: no such folder (the submission folder holds one file per table)")
-    writer = StoreWriter(Path(store_dir) if store_dir is not None else None)
+    allocator.tune()
+    # A run that keeps no store stages only what its checks across tables read back.
+    staged = None if store_dir is not None else _staged_columns(_schemas())
+    writer = StoreWriter(Path(store_dir) if store_dir is not None else None, staged)
     try:
         run = _Run(source, writer, today or dt.date.today(), chunk_rows, progress or (lambda _line: None))
         run.all()
@@ -386,7 +390,7 @@ class _Run:
         lost: dict[str, list[int]] = {}  # column -> [values present, values with lost digits, first row]
         blank_first = 0
         # Repairs depend on the block alone, so they run on the reading thread, ahead of the checks.
-        for block in _ahead(_prepare(table, mapping, b) for b in data.blocks):
+        for block in _ahead(_prepare(table, mapping, b) for b in _ahead(data.blocks)):
             first = self.block(table, data, mapping, sheet_county, block, account, lost)
             blank_first = blank_first or first
         for bad in data.bad_rows:
@@ -524,10 +528,13 @@ class _Run:
         schema's own uniqueness check reports it exactly as in one validation of the whole
         table, whatever the blocks (the copy's own failures are dropped).
         """
+        repeated = set(found.loc[found["check"] == "unique", "column"].astype("str"))
         for column, parts in self.hashes.items():
             if column in candidates:
-                present = _arrow_text(candidates[column]).drop_null()
-                parts.append(pd.unique(_hashes(present)))
+                hashes = _hashes(_arrow_text(candidates[column]).drop_null())
+                # Keys the block's own check found distinct need no de-duplication (a hash two
+                # of them share is sorted out by the exact second reading, see `repeated_keys`).
+                parts.append(pd.unique(hashes) if column in repeated else hashes)
         marks = {}
         for column, repeat in self.repeats.items():
             if column in candidates:
@@ -1250,6 +1257,33 @@ class _Asked(Mapping[str, pd.DataFrame]):
         return len(self.tables)
 
 
+def _staged_columns(schemas: ModuleType) -> dict[str, list[str]] | None:
+    """By table, the columns the checks across tables read (None: every column of every table).
+
+    Asked of every table of the contract, a superset of what :meth:`_Run.referential` reads
+    of the tables a submission has. A schemas module that does not list its references
+    (``REFERENCES``) is given whole tables, so everything is staged for it.
+    """
+    if getattr(schemas, "referential_failures", None) is None:
+        return {}
+    references = getattr(schemas, "REFERENCES", None)
+    if references is None:
+        return None
+    needed: dict[str, set[str]] = {}
+    for ref in references:
+        own = {ref.column, *(ref.only_where[:1] if ref.only_where else ())}
+        needed.setdefault(ref.table, set()).update(own)
+        for target, cols in (_target_columns(ref, list(TABLES)) or {}).items():
+            needed.setdefault(target, set()).update(cols)
+    return {t: [c for c in table_schema(t).names if c in cols] for t, cols in needed.items()}
+
+
+@cache
+def _empty_table(table: str) -> pd.DataFrame:
+    """A table of the store with no rows (made once: the targets only look at its columns)."""
+    return to_frame(table_schema(table).empty_table(), table_schema(table))
+
+
 def _target_columns(ref: object, tables: Sequence[str]) -> dict[str, list[str]] | None:
     """The staged columns the target of a reference reads, by table; None when it points to nothing.
 
@@ -1257,7 +1291,7 @@ def _target_columns(ref: object, tables: Sequence[str]) -> dict[str, list[str]] 
     is missing (``audit.schemas.Reference``). One column that is enough is all it reads;
     otherwise it gets every column of the tables it asked for.
     """
-    empty = {t: to_frame(table_schema(t).empty_table(), table_schema(t)) for t in tables}
+    empty = {t: _empty_table(t) for t in tables}
     asked = _Asked(empty)
     if ref.target(asked) is None:
         return None
@@ -1483,8 +1517,13 @@ def _texts(values: pd.Series) -> np.ndarray:
     return np.array([_text(v) for v in values], dtype=object)
 
 
+@lru_cache(maxsize=4)
 def _constant(value: str, n: int) -> pd.Series:
-    """``n`` copies of one text, built straight into Arrow buffers (no Python object per row)."""
+    """``n`` copies of one text, built straight into Arrow buffers (no Python object per row).
+
+    Kept for the next block, which is almost always as long (pandas copies on write, so a
+    frame built from it cannot change it).
+    """
     data = value.encode()
     offsets = np.arange(n + 1, dtype=np.int64) * len(data)
     arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))

@@ -28,7 +28,7 @@ import os
 import shutil
 import tempfile
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -47,7 +47,7 @@ ROW_GROUP_ROWS = 1 << 15
 """Rows per row group. Every row group of a file but its last is full, so a file's bytes depend on
 its rows alone, not on the blocks ingest cut them into; and a buffer per county stays small."""
 ENCODERS = min(2, os.cpu_count() or 1)
-"""Threads filtering and encoding the county files of one block at once (Arrow releases the GIL)."""
+"""Threads encoding the county files of one block at once (Arrow releases the GIL)."""
 PENDING_WRITES = 1
 """Blocks handed to the writer thread and not yet written; beyond this, appending waits."""
 LOCATION = ("src_file", "src_sheet", "src_row")
@@ -151,7 +151,9 @@ def from_frame(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
         if f.name in frame.columns:
             values = frame[f.name]
             if pa.types.is_string(f.type):
-                arrays.append(pa.array(values.astype("str").array, type=pa.string(), from_pandas=True))
+                # A str column as it is: astype would return the same array, at a cost per call.
+                text = values.array if values.dtype == "str" else values.astype("str").array
+                arrays.append(pa.array(text, type=pa.string(), from_pandas=True))
             elif pa.types.is_timestamp(f.type):
                 arrays.append(
                     pa.array(values.to_numpy(dtype="datetime64[us]"), type=f.type, from_pandas=True)
@@ -257,8 +259,16 @@ class StoreWriter:
     on timing. :attr:`counts` and the reading methods wait for it.
     """
 
-    def __init__(self, final: Path | None) -> None:
+    def __init__(self, final: Path | None, staged: Mapping[str, Sequence[str]] | None = None) -> None:
+        """A store to be committed at ``final``; or, ``final`` None, a staging area thrown away after.
+
+        ``staged`` names, by table, the only columns to keep (where each row came from and
+        its county are always kept; a table not named keeps nothing but its counts), for a
+        run that reads back only what its checks across tables need. Such files are not
+        compressed: they live for one run.
+        """
         self.final = final
+        self.staged = {t: tuple(c) for t, c in staged.items()} if staged is not None else None
         if final is not None:
             _check_target(final)
             final.parent.mkdir(parents=True, exist_ok=True)
@@ -271,6 +281,7 @@ class StoreWriter:
         self._quarantine: dict[str, _File] = {}
         self._counts: dict[str, dict[str, int]] = {}
         self._encoders: ThreadPoolExecutor | None = None
+        self._blocks = 0  # blocks handed to files so far, numbered from 1
 
     @property
     def counts(self) -> dict[str, dict[str, int]]:
@@ -290,31 +301,74 @@ class StoreWriter:
         """Add loaded rows of ``table``, in source order, to their county partitions."""
         if frame.empty:
             return
-        self._jobs.submit(self._append, table, from_frame(frame, table_schema(table)))
+        self._jobs.submit(self._append, table, from_frame(frame, self._schema(table)))
+
+    def _schema(self, table: str) -> pa.Schema:
+        """The columns of ``table`` this writer keeps (see ``staged``)."""
+        schema = table_schema(table)
+        if self.staged is None:
+            return schema
+        keep = {*self.staged.get(table, ()), *LOCATION, "county_code"}
+        return pa.schema([f for f in schema if f.name in keep])
+
+    def _options(self, table: str) -> dict:
+        """Write options of a table's files: the store's, or uncompressed ones for a staging area."""
+        options = _options(table)
+        if self.staged is None:
+            return options
+        names = set(self._schema(table).names)
+        return {
+            **options,
+            "compression": "none",
+            "use_dictionary": [c for c in options["use_dictionary"] if c in names],
+            "write_statistics": [c for c in options["write_statistics"] if c in names],
+        }
+
+    def _kept(self, table: str) -> pa.Schema:
+        """The schema of a table's staged files, or a StoreError for a table whose rows are only counted."""
+        if self.staged is not None and table not in self.staged:
+            raise StoreError(f"table {table} was counted, not staged: name it in `staged` to read it back")
+        return self._schema(table)
 
     def _append(self, table: str, data: pa.Table) -> None:
         counts = self._counts.setdefault(table, {})
+        block = self._next_block()
         files = []
-        for county, rows in _by_county(data) if partitioned(table) else [(None, None)]:
+        if self.staged is not None and table not in self.staged and partitioned(table):
+            # Only counted: the counts by county, without laying the rows out by county.
+            for county, n in _county_counts(data):
+                counts[county] = counts.get(county, 0) + n
+            return
+        for county, rows in _by_county(data) if partitioned(table) else [(None, data)]:
+            name = "" if county is None else county
+            counts[name] = counts.get(name, 0) + rows.num_rows
+            if self.staged is not None and table not in self.staged:
+                continue
             key = (table, county)
             if key not in self._files:
                 path = self._path(table, county)
-                self._files[key] = _File(path, table_schema(table), _options(table))
+                self._files[key] = _File(path, self._schema(table), self._options(table))
             files.append((self._files[key], rows))
-            name = "" if county is None else county
-            counts[name] = counts.get(name, 0) + (data.num_rows if rows is None else int(rows.sum()))
-
-        def add(file: _File, rows: np.ndarray | None) -> None:
-            file.add(data if rows is None else data.filter(pa.array(rows)))
 
         # Each file is added to by one thread, in block order, so its bytes do not depend on timing.
         if len(files) > 1 and ENCODERS > 1:
             if self._encoders is None:
                 self._encoders = ThreadPoolExecutor(ENCODERS, thread_name_prefix="audit-encode")
-            list(self._encoders.map(lambda pair: add(*pair), files))
+            list(self._encoders.map(lambda pair: pair[0].add(pair[1], block), files))
         else:
             for file, rows in files:
-                add(file, rows)
+                file.add(rows, block)
+        self._settle()
+
+    def _next_block(self) -> int:
+        self._blocks += 1
+        return self._blocks
+
+    def _settle(self) -> None:
+        # Files hold slices of the blocks their rows came in. Rows still held a block later are copied:
+        # at most two blocks stay alive, and most rows reach a row group before they need a copy.
+        for file in [*self._files.values(), *self._quarantine.values()]:
+            file.settle(self._blocks - 1)
 
     def close_table(self, table: str) -> None:
         """Finish the files of ``table`` so they can be read back."""
@@ -342,14 +396,14 @@ class StoreWriter:
     def read(self, table: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """Every staged row of ``table`` (or only ``columns``), partitions in county order."""
         self.close_table(table)
-        schema = _select(table_schema(table), columns)
+        schema = _select(self._kept(table), columns)
         parts = [pq.read_table(f, columns=schema.names) for f in self._files_of(table) if f.exists()]
         return to_frame(pa.concat_tables(parts) if parts else schema.empty_table(), schema)
 
     def scan(self, table: str, columns: Sequence[str], rows: int) -> Iterator[pd.DataFrame]:
         """The staged rows of ``table`` in frames of at most ``rows`` rows, partitions in county order."""
         self.close_table(table)
-        schema = _select(table_schema(table), columns)
+        schema = _select(self._kept(table), columns)
         for path in self._files_of(table):
             if path.exists():
                 for batch in _stream(path).iter_batches(batch_size=rows, columns=schema.names):
@@ -358,7 +412,7 @@ class StoreWriter:
     def read_rows(self, table: str, rows: pd.DataFrame) -> pd.DataFrame:
         """The staged rows of ``table`` at the locations (and counties) given in ``rows``."""
         self.close_table(table)
-        schema = table_schema(table)
+        schema = self._kept(table)
         groups = rows.groupby("county_code", sort=True) if partitioned(table) else [(None, rows)]
         parts = []
         for county, at in groups:
@@ -372,14 +426,14 @@ class StoreWriter:
         if rows.empty:
             return
         self.close_table(table)
-        schema = table_schema(table)
+        schema = self._kept(table)
         counts = self._counts[table]
         groups = rows.groupby("county_code", sort=True) if partitioned(table) else [(None, rows)]
         for county, drop in groups:
             path = self._path(table, county)
             # Rewritten row group by row group into the same full row groups: the file is byte for
             # byte the one a direct write of the kept rows gives, and memory stays one row group.
-            fresh = _File(path.with_name(f".{PART}"), schema, _options(table))
+            fresh = _File(path.with_name(f".{PART}"), schema, self._options(table))
             kept = 0
             for batch in _stream(path).iter_batches(ROW_GROUP_ROWS):
                 data = pa.Table.from_batches([batch])
@@ -401,7 +455,7 @@ class StoreWriter:
 
     def quarantine(self, table: str, frame: pd.DataFrame) -> None:
         """Add quarantined rows of ``table`` (text as found, with location and failed checks)."""
-        if frame.empty:
+        if frame.empty or self.staged is not None:  # a staging area keeps no quarantine: nothing reads it
             return
         self._jobs.submit(self._add_quarantine, table, from_frame(frame, quarantine_schema(table)))
 
@@ -409,7 +463,8 @@ class StoreWriter:
         if table not in self._quarantine:
             path = self.root / "quarantine" / f"{table}.parquet"
             self._quarantine[table] = _File(path, quarantine_schema(table), _WRITE)
-        self._quarantine[table].add(data)
+        self._quarantine[table].add(data, self._next_block())
+        self._settle()
 
     def _close_quarantine(self, table: str, discard: bool) -> None:
         if table in self._quarantine:
@@ -459,7 +514,7 @@ class StoreWriter:
 
 
 class _Jobs:
-    """Work run in order on one background thread (Arrow filters and encodes without the GIL)."""
+    """Work run in order on one background thread (Arrow splits and encodes without the GIL)."""
 
     def __init__(self) -> None:
         self._pool: ThreadPoolExecutor | None = None
@@ -503,23 +558,31 @@ class _File:
     def __init__(self, path: Path, schema: pa.Schema, options: dict) -> None:
         self.path, self.schema, self.options = path, schema, options
         self.held: list[pa.Table] = []
+        self.blocks: list[int | None] = []  # of each table held, the block it is part of (None: a copy)
         self.rows = 0
         self.writer: pq.ParquetWriter | None = None
 
-    def add(self, data: pa.Table) -> None:
-        """Add rows; every full row group is written at once."""
+    def add(self, data: pa.Table, block: int | None = None) -> None:
+        """Add rows, part of ``block`` (None: a table of its own); every full row group is written at once."""
         if not data.num_rows:
             return
         self.held.append(data)
+        self.blocks.append(block)
         self.rows += data.num_rows
         while self.rows >= ROW_GROUP_ROWS:
             self._write(ROW_GROUP_ROWS)
 
+    def settle(self, block: int) -> None:
+        """Copy the rows held that are part of a block before ``block``, so they no longer keep it alive."""
+        for i, part in enumerate(self.blocks):
+            if part is not None and part < block:
+                self.held[i], self.blocks[i] = _copied(self.held[i]), None
+
     def _write(self, n: int) -> None:
         data = pa.concat_tables(self.held) if len(self.held) > 1 else self.held[0]
         rest = data.slice(n)
-        # What is held is copied, so it does not keep the whole block it was cut from alive.
-        self.held = [rest.take(np.arange(rest.num_rows))] if rest.num_rows else []
+        # The rest is of the last table added (fewer rows than a row group were held before it).
+        self.held, self.blocks = ([rest], self.blocks[-1:]) if rest.num_rows else ([], [])
         self.rows -= n
         if self.writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -531,10 +594,17 @@ class _File:
         """Write what is held (or, not ``write``, drop it) and close the file."""
         if self.rows and write:
             self._write(self.rows)
-        self.held, self.rows = [], 0
+        self.held, self.blocks, self.rows = [], [], 0
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+
+
+def _county_counts(data: pa.Table) -> list[tuple[str, int]]:
+    """Rows of each county in ``data`` (rows without one are not counted, as they are not stored)."""
+    counted = pc.value_counts(data.column("county_code").combine_chunks())
+    names, sizes = counted.field("values").to_pylist(), counted.field("counts").to_pylist()
+    return [(name, n) for name, n in zip(names, sizes, strict=True) if name is not None]
 
 
 def _options(table: str) -> dict:
@@ -553,18 +623,30 @@ def _stream(path: Path) -> pq.ParquetFile:
     return pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
 
 
+def _copied(data: pa.Table) -> pa.Table:
+    """``data`` in buffers of its own, one chunk per column (a memory copy: cheaper than a take)."""
+    return pa.Table.from_arrays([pa.concat_arrays(c.chunks) for c in data.columns], schema=data.schema)
+
+
 def _select(schema: pa.Schema, columns: Sequence[str] | None) -> pa.Schema:
     return schema if columns is None else pa.schema([schema.field(c) for c in columns])
 
 
-def _by_county(data: pa.Table) -> list[tuple[str, np.ndarray | None]]:
-    """Which rows are of each county (None: all of them), counties in code order."""
+def _by_county(data: pa.Table) -> list[tuple[str, pa.Table]]:
+    """The rows of each county, in source order, counties in code order (rows without one are left out)."""
     codes = pc.dictionary_encode(data.column("county_code")).combine_chunks()
     names = codes.dictionary.to_pylist()
     if len(names) == 1 and codes.null_count == 0:
-        return [(names[0], None)]  # a block of one county (the usual case for sorted files) is not copied
-    index = pc.fill_null(codes.indices, -1).to_numpy(zero_copy_only=False)
-    return [(name, index == i) for i, name in sorted(enumerate(names), key=lambda pair: pair[1])]
+        return [(names[0], data)]  # a block of one county (the usual case for sorted files) is not copied
+    # One stable sort by county and one take lay each county's rows out in a run, a slice of the copy:
+    # a mask per county would cost every county a pass over the whole block. Rows without one go last.
+    index = pc.fill_null(codes.indices, len(names)).to_numpy(zero_copy_only=False)
+    index = index.astype(np.min_scalar_type(len(names)))  # small ints: numpy sorts them by radix
+    data = data.take(np.argsort(index, kind="stable"))
+    sizes = np.bincount(index, minlength=len(names))
+    starts = np.cumsum(sizes) - sizes
+    runs = [(name, data.slice(starts[i], sizes[i])) for i, name in enumerate(names)]
+    return sorted(runs, key=lambda run: run[0])
 
 
 def _check_target(path: Path) -> None:
