@@ -1,6 +1,4 @@
-"""The allocator set-up ingest runs: glibc heap for big blocks, Arrow on the same heap."""
-
-import platform
+"""The allocator set-up ingest runs: jemalloc for Arrow, freed pages kept for the next block."""
 
 import numpy as np
 import pyarrow as pa
@@ -10,14 +8,14 @@ import pytest
 from audit import allocator
 
 
-@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="the settings are glibc's")
-def test_tune_puts_arrow_on_the_system_heap_once():
+@pytest.mark.skipif("jemalloc" not in pa.supported_memory_backends(), reason="pyarrow built without it")
+def test_tune_makes_jemalloc_arrows_allocator():
     assert allocator.tune() is True
-    assert pa.default_memory_pool().backend_name == "system"
+    assert pa.default_memory_pool().backend_name == "jemalloc"
     assert allocator.tune() is True  # a second call changes nothing
 
 
-def test_tuned_allocators_still_allocate_and_free_big_blocks():
+def test_tuned_allocator_still_allocates_and_frees_big_blocks():
     allocator.tune()
     for _ in range(3):
         data = pa.array(np.arange(5_000_000))

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit import checks
+from audit import checks, identifiers
 
 
 def _s(values: list[object], dtype: str = "str") -> pd.Series:
@@ -68,6 +68,13 @@ def test_cents() -> None:
     assert checks.cents(s).tolist() == [True, True, True, False, False, False, True, True]
 
 
+def test_cents_when_every_value_is_whole_fen() -> None:
+    s = _s([1234.5, 0.1 + 0.2, 1e9 + 0.01, -12.34, 0.0], dtype="float64")
+    assert checks.cents(s).tolist() == [True] * 5
+    assert checks.cents(_s([], dtype="float64")).tolist() == []
+    assert checks.cents(_s([1.0, None], dtype="Float64")).tolist() == [True, True]
+
+
 def test_finite() -> None:
     s = _s([0.0, 12.5, np.inf, -np.inf, np.nan], dtype="float64")
     assert checks.finite(s).tolist() == [True, True, False, False, True]
@@ -75,6 +82,9 @@ def test_finite() -> None:
 
 def test_one_of_and_at_least() -> None:
     assert checks.one_of(_s(["本科", "大学", None]), allowed=("本科", "大专")).tolist() == [True, False, True]
+    for dtype in ("string", object):
+        out = checks.one_of(_s(["本科", "大学", None], dtype=dtype), allowed=("本科", "大专"))
+        assert out.tolist() == [True, False, True]
     assert checks.at_least(_s([0.0, -0.01, np.nan], dtype="float64"), minimum=0).tolist() == [
         True,
         False,
@@ -141,3 +151,21 @@ def test_message_fills_fields() -> None:
     assert en == "left_on is before hired_on."
     assert zh == "离岗日期早于到岗日期。"
     assert checks.message("at_least", minimum="1") == ("Less than 1.", "小于 1。")
+
+
+def test_a_list_of_known_values_is_hashed_once_for_every_slice_checked_against_it(monkeypatch):
+    built = []
+    real = identifiers.TextSet.__init__
+
+    def counting(self, values):
+        built.append(len(values))
+        real(self, values)
+
+    monkeypatch.setattr(identifiers.TextSet, "__init__", counting)
+    roll = pd.DataFrame({"person_id": pd.Series([f"P{i}" for i in range(50)], dtype="str")})
+    payments = pd.Series([f"P{i}" for i in range(45, 55)] + [None], dtype="str")
+    for part in (payments[:5], payments[5:]):
+        known = roll["person_id"]  # a new Series object each time, on the same buffers
+        expected = part.isin(roll["person_id"]) | part.isna()
+        assert checks.on_roll(part, known=known).tolist() == expected.tolist()
+    assert built == [50]

@@ -156,6 +156,20 @@ def test_long_and_mixed_values_do_not_break_the_byte_path() -> None:
     assert identifiers.luhn_valid(_ids(["1" * 999 + "7", "79927398713"])).tolist() == [False, True]
 
 
+def test_luhn_failing_leaves_out_what_is_not_digits() -> None:
+    s = _ids(["79927398713", "79927398710", "7992739871a", "", None])
+    assert identifiers.luhn_failing(s).tolist() == [False, True, False, False, False]
+
+
+def test_a_few_stray_bytes_fail_only_their_rows() -> None:
+    # Past the whole-buffer test: the rows holding a non-digit byte are found by their offsets.
+    values = ["6222020200012345670"] * 300 + ["62220 2020", "", "٣", "12a"] + ["0"] * 5
+    s = _ids(["x", *values]).iloc[1:]
+    expected = [bool(re.fullmatch(r"[0-9]+", v)) for v in values]
+    assert identifiers.digits_only(s).tolist() == expected
+    assert identifiers.luhn_valid(s).tolist() == [luhn.is_valid(v) if v.isascii() else False for v in values]
+
+
 def test_sliced_series_are_read_at_their_offset() -> None:
     s = _ids(["bad", "540102198507150017", "540102198507150018"])
     assert identifiers.resident_id_valid(s.iloc[1:], today=TODAY).tolist() == [True, False]
@@ -324,6 +338,33 @@ def test_text_hashes_depend_on_the_value_alone() -> None:
 @given(
     st.lists(
         st.none()
+        | st.text(alphabet="ab\x00中", max_size=10)
+        | st.from_regex(r"P[0-9]{1,7}", fullmatch=True)
+        | st.text(alphabet="ab", min_size=8, max_size=8),
+        max_size=40,
+    ),
+    st.booleans(),
+)
+def test_duplicated_agrees_with_pandas(values: list[str | None], numbered: bool) -> None:
+    if numbered:  # references numbered in order: the keys ascend
+        values = [f"P{i}" for i in range(len(values))] + values[:3]
+    s = pd.Series(["pad", *values], dtype="str").iloc[1:]
+    expected = (s.duplicated(keep=False) & s.notna()).tolist()
+    assert identifiers.duplicated(s).tolist() == expected
+    assert identifiers.all_distinct(s) == (not any(expected))
+
+
+def test_duplicated_compares_values_whose_hashes_meet(monkeypatch: pytest.MonkeyPatch) -> None:
+    weak = identifiers.text_hashes
+    monkeypatch.setattr(identifiers, "text_hashes", lambda text: weak(text) % np.uint64(3))
+    s = _ids(["abcdefghij", "bcdefghijk", None, "cdefghijkl", "abcdefghij", "defghijklm", None])
+    assert identifiers.duplicated(s).tolist() == [True, False, False, False, True, False, False]
+
+
+@PROPERTY
+@given(
+    st.lists(
+        st.none()
         | st.text(alphabet="0123456789X x٣", max_size=20)
         | st.from_regex(r"[0-9]{17}[0-9X]", fullmatch=True)
     ),
@@ -341,3 +382,27 @@ def test_whole_buffer_tests_agree_with_the_regex(values: list[str | None], kind:
         assert digits.tolist() == [v is not None and bool(re.fullmatch(r"[0-9]+", v)) for v in values]
     if all(v is None or re.fullmatch(r"[0-9]*", v) for v in values):
         assert digits is not None
+
+
+def _texts(values):
+    return pa.array(values, type=pa.large_string())
+
+
+def test_a_text_set_finds_exactly_its_values():
+    known = identifiers.TextSet(_texts(["540102", "P12", None, "张三", "540102"]))
+    probe = _texts(["540102", "540103", None, "张三", "", "P1", "P12"])
+    assert known.contains(probe).tolist() == [True, False, False, True, False, False, True]
+    assert not identifiers.TextSet(_texts([])).contains(probe).any()
+
+
+def test_a_text_set_confirms_every_hit_on_the_text(monkeypatch):
+    # Every text shares one hash: the answers must still be exact.
+    monkeypatch.setattr(identifiers, "text_hashes", lambda text: np.zeros(len(text), dtype=np.uint64))
+    known = identifiers.TextSet(_texts(["b", "d", "a"]))
+    assert known.contains(_texts(["a", "c", "d", None, "e"])).tolist() == [True, False, True, False, False]
+
+
+@given(st.lists(st.text(max_size=6), max_size=40), st.lists(st.text(max_size=6), max_size=40))
+def test_a_text_set_agrees_with_a_python_set(known, probe):
+    found = identifiers.TextSet(_texts(known)).contains(_texts(probe))
+    assert found.tolist() == [value in set(known) for value in probe]

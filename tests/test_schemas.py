@@ -445,6 +445,26 @@ def test_threaded_and_serial_validation_agree(monkeypatch: pytest.MonkeyPatch) -
     assert len(serial) == 100 * 8
 
 
+def test_threads_are_started_once_and_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schemas, "WORKERS", 2)
+    monkeypatch.setattr(schemas, "THREADED_ROWS", 1)
+    df = _bad_payments()
+    first = schemas.validate("relief_payments", df).failures
+    pool = schemas._pool(1)
+    assert schemas.validate("relief_payments", df).failures.equals(first)
+    assert schemas._pool(1) is pool
+
+
+def test_a_block_without_failures_gets_a_frame_of_its_own() -> None:
+    df = frame("relief_payments", VALID["relief_payments"])
+    first = schemas.validate("relief_payments", df).failures
+    first.loc[0] = [1, "x", "x", "x", "x", "x", "x"]  # changing one result leaves the next alone
+    again = schemas.validate("relief_payments", df).failures
+    assert again.empty
+    assert again["index"].dtype == "Int64"
+    assert list(again.columns) == list(schemas.FAILURE_COLUMNS)
+
+
 def test_actions_listed_per_check() -> None:
     actions = {(c, k): (a, r) for c, k, a, r in schemas.check_actions("staff")}
     assert actions[("id_number", "resident_id")] == ("flag", "S5")

@@ -171,7 +171,7 @@ def test_rows_held_keep_at_most_the_last_two_blocks_alive(tmp_path):
     writer.abort()
 
 
-def test_a_staging_area_keeps_only_the_columns_named(tmp_path, monkeypatch):
+def test_a_staging_area_keeps_only_the_columns_named_in_one_file(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     payments = pd.concat([_payments("540103", 2), _payments("540102", 3)], ignore_index=True)
     writer = StoreWriter(None, staged={"relief_payments": ["payment_id"]})
@@ -179,9 +179,10 @@ def test_a_staging_area_keeps_only_the_columns_named(tmp_path, monkeypatch):
     writer.quarantine("relief_payments", payments.astype("str"))
     back = writer.read("relief_payments")
     assert list(back.columns) == ["payment_id", "county_code", "src_file", "src_sheet", "src_row"]
-    assert back["payment_id"].tolist() == ["540102-0", "540102-1", "540102-2", "540103-0", "540103-1"]
+    assert back["payment_id"].tolist() == ["540103-0", "540103-1", "540102-0", "540102-1", "540102-2"]
+    assert writer.counts["relief_payments"] == {"540103": 2, "540102": 3}
     files = list(tmp_path.rglob("*.parquet"))
-    assert len(files) == 2 and not [p for p in files if "quarantine" in p.parts]
+    assert len(files) == 1 and not [p for p in files if "quarantine" in p.parts]
     assert {pq.ParquetFile(p).metadata.row_group(0).column(0).compression for p in files} == {"UNCOMPRESSED"}
     writer.abort()
     assert not list(tmp_path.iterdir())
@@ -195,4 +196,16 @@ def test_a_table_not_staged_is_only_counted(tmp_path, monkeypatch):
     with pytest.raises(StoreError, match="counted, not staged"):
         writer.read("relief_payments")
     assert not list(tmp_path.rglob("*.parquet"))
+    writer.abort()
+
+
+def test_rows_taken_out_of_a_staging_area_leave_its_counts(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    writer = StoreWriter(None, staged={"relief_payments": ["payment_id"]})
+    later = _payments("540102", 3).assign(src_row=[4, 5, 6])  # a row is found by where it was read
+    writer.append("relief_payments", pd.concat([_payments("540103", 2), later]))
+    gone = writer.read("relief_payments").iloc[[1, 2]]  # 540103's second row, 540102's first
+    writer.remove("relief_payments", gone)
+    assert writer.read("relief_payments")["payment_id"].tolist() == ["540103-0", "540102-1", "540102-2"]
+    assert writer.counts["relief_payments"] == {"540103": 1, "540102": 2}
     writer.abort()

@@ -42,8 +42,9 @@ def uscc(s: pd.Series) -> pd.Series:
 
 def luhn(s: pd.Series) -> pd.Series:
     """Account number fails the Luhn check (common for passbook accounts, so only noted)."""
-    # A value that is not all digits fails ``digits`` already; one report of it is enough.
-    return _na_passes(identifiers.luhn_valid(s) | ~identifiers.digits_only(s), s)
+    # A value that is not all digits fails ``digits`` already; one report of it is enough. A
+    # missing value is not digits either, so it passes.
+    return ~identifiers.luhn_failing(s)
 
 
 def digits(s: pd.Series) -> pd.Series:
@@ -64,10 +65,16 @@ def month(s: pd.Series) -> pd.Series:
 def cents(s: pd.Series) -> pd.Series:
     """Not an amount in yuan with at most 2 decimals."""
     values = s.to_numpy(dtype=np.float64, na_value=np.nan)
-    finite = np.isfinite(values)
-    fen = np.where(finite, values, 0.0) * 100
-    # Tolerate float noise: 0.0001 fen, plus a relative margin for very large sums.
-    ok = finite & (np.abs(fen - np.rint(fen)) <= 1e-4 + np.abs(fen) * 1e-13)
+    fen = values * 100
+    off = np.rint(fen)
+    with np.errstate(invalid="ignore"):  # infinite values give NaN, as NaN does
+        np.subtract(fen, off, out=off)
+    np.abs(off, out=off)
+    # Tolerate float noise: 0.0001 fen, plus a relative margin for very large sums. When no value
+    # is off by more than the least margin (the usual block), the max settles every one.
+    if off.max(initial=0.0) <= 1e-4:
+        return pd.Series(np.ones(len(values), dtype=bool), index=s.index)
+    ok = off <= 1e-4 + np.abs(fen) * 1e-13
     return pd.Series(ok | np.isnan(values), index=s.index, dtype=bool)
 
 
@@ -79,6 +86,11 @@ def finite(s: pd.Series) -> pd.Series:
 
 def one_of(s: pd.Series, allowed: Sequence[str]) -> pd.Series:
     """Not one of the allowed values: {allowed}."""
+    if isinstance(s.dtype, pd.StringDtype) and s.dtype.storage == "pyarrow":
+        # Arrow's look-up in the string buffer, without pandas' wrapping around the same call.
+        arr = pa.array(s.array)
+        found = pc.is_in(arr, value_set=pa.array(list(allowed), arr.type))
+        return pd.Series(np.asarray(found, dtype=bool), index=s.index, name=s.name) | s.isna()
     return s.isin(list(allowed)) | s.isna()
 
 
@@ -114,13 +126,40 @@ def division_level(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
 
 def _known(s: pd.Series, known: pd.Series) -> pd.Series:
     if isinstance(s.dtype, pd.StringDtype) and isinstance(known.dtype, pd.StringDtype):
-        # pandas' isin makes a Python object of every known value first (seconds for a roll of a
-        # million people, on every call); Arrow looks the values up in the string buffers.
-        pool = pa.array(known.array)
-        pool = (pool.combine_chunks() if isinstance(pool, pa.ChunkedArray) else pool).drop_null()
-        found = pc.is_in(pa.array(s.array), value_set=pool.cast(pa.large_string()))
-        return pd.Series(np.asarray(found, dtype=bool), index=s.index) | s.isna()
+        # pandas' isin makes a Python object of every known value (seconds for a roll of a million
+        # people), and Arrow's is_in hashes them all again on every call: ingest checks a table
+        # slice by slice against the same list, which is hashed once here.
+        found = _text_set(known).contains(_one_chunk(pa.array(s.array)))
+        return pd.Series(found, index=s.index) | s.isna()
     return s.isin(known.dropna().unique()) | s.isna()
+
+
+_TEXT_SETS: dict[tuple, tuple[pa.Array | pa.ChunkedArray, identifiers.TextSet]] = {}
+_KEPT_SETS = 4
+"""Lists whose lookup sets are kept (a table's slices are checked against one or two lists)."""
+
+
+def _text_set(known: pd.Series) -> identifiers.TextSet:
+    """The lookup set of a list of known values, kept for the next check against the same values.
+
+    The values are recognised by the memory they are in (each frame of a list is a new
+    Series on the same buffers); the entry holds them, so no other list can be given that
+    memory while it is kept.
+    """
+    values = pa.array(known.array)
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    key = tuple(
+        (str(c.type), c.offset, len(c), *(b.address if b else 0 for b in c.buffers())) for c in chunks
+    )
+    if key not in _TEXT_SETS:
+        while len(_TEXT_SETS) >= _KEPT_SETS:
+            del _TEXT_SETS[next(iter(_TEXT_SETS))]
+        _TEXT_SETS[key] = (values, identifiers.TextSet(_one_chunk(values)))
+    return _TEXT_SETS[key][1]
+
+
+def _one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def post_known(s: pd.Series, known: pd.Series) -> pd.Series:

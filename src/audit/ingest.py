@@ -390,7 +390,7 @@ class _Run:
         lost: dict[str, list[int]] = {}  # column -> [values present, values with lost digits, first row]
         blank_first = 0
         # Repairs depend on the block alone, so they run on the reading thread, ahead of the checks.
-        for block in _ahead(_prepare(table, mapping, b) for b in _ahead(data.blocks)):
+        for block in _ahead(_prepare(table, mapping, b) for b in data.blocks):
             first = self.block(table, data, mapping, sheet_county, block, account, lost)
             blank_first = blank_first or first
         for bad in data.bad_rows:

@@ -334,16 +334,20 @@ class StoreWriter:
         counts = self._counts.setdefault(table, {})
         block = self._next_block()
         files = []
-        if self.staged is not None and table not in self.staged and partitioned(table):
-            # Only counted: the counts by county, without laying the rows out by county.
-            for county, n in _county_counts(data):
+        if self.staged is not None:
+            # A staging area counts rows by county but keeps each table in one file: nothing reads
+            # it by county, and laying the rows out by county would cost a copy of every block.
+            for county, n in _county_counts(data) if partitioned(table) else [("", data.num_rows)]:
                 counts[county] = counts.get(county, 0) + n
-            return
-        for county, rows in _by_county(data) if partitioned(table) else [(None, data)]:
-            name = "" if county is None else county
-            counts[name] = counts.get(name, 0) + rows.num_rows
-            if self.staged is not None and table not in self.staged:
-                continue
+            if table not in self.staged:
+                return
+            parts = [(None, data)]
+        else:
+            parts = _by_county(data) if partitioned(table) else [(None, data)]
+        for county, rows in parts:
+            if self.staged is None:
+                name = "" if county is None else county
+                counts[name] = counts.get(name, 0) + rows.num_rows
             key = (table, county)
             if key not in self._files:
                 path = self._path(table, county)
@@ -388,8 +392,12 @@ class StoreWriter:
         self._counts.pop(table, None)
         (self.root / "quarantine" / f"{table}.parquet").unlink(missing_ok=True)
 
+    def _by_county(self, table: str) -> bool:
+        """Whether ``table`` is kept in a file per county (a staging area keeps one file a table)."""
+        return partitioned(table) and self.staged is None
+
     def _files_of(self, table: str) -> list[Path]:
-        if not partitioned(table):
+        if not self._by_county(table):
             return [self._path(table, None)]
         return [self._path(table, c) for c in sorted(self.counts.get(table, {}))]
 
@@ -413,7 +421,7 @@ class StoreWriter:
         """The staged rows of ``table`` at the locations (and counties) given in ``rows``."""
         self.close_table(table)
         schema = self._kept(table)
-        groups = rows.groupby("county_code", sort=True) if partitioned(table) else [(None, rows)]
+        groups = rows.groupby("county_code", sort=True) if self._by_county(table) else [(None, rows)]
         parts = []
         for county, at in groups:
             for batch in _stream(self._path(table, county)).iter_batches(ROW_GROUP_ROWS):
@@ -428,7 +436,7 @@ class StoreWriter:
         self.close_table(table)
         schema = self._kept(table)
         counts = self._counts[table]
-        groups = rows.groupby("county_code", sort=True) if partitioned(table) else [(None, rows)]
+        groups = rows.groupby("county_code", sort=True) if self._by_county(table) else [(None, rows)]
         for county, drop in groups:
             path = self._path(table, county)
             # Rewritten row group by row group into the same full row groups: the file is byte for
@@ -441,15 +449,19 @@ class StoreWriter:
                 fresh.add(part)
                 kept += part.num_rows
             fresh.finish()
-            name = "" if county is None else county
             if kept:
                 os.replace(fresh.path, path)
-                counts[name] = kept
             else:
                 path.unlink()
                 if county is not None:
                     path.parent.rmdir()
-                counts.pop(name, None)
+            if county is not None or not partitioned(table):
+                counts[county or ""] = kept
+            else:  # a staging area's one file: the rows taken out, by their county
+                for name, n in drop.groupby("county_code").size().items():
+                    counts[name] -= int(n)
+            for name in [name for name, n in counts.items() if not n]:
+                del counts[name]
 
     # ---------------------------------------------------------------------------- quarantine
 
