@@ -4,7 +4,8 @@ Files are taken one at a time in contract order (divisions before the tables who
 comes from them, the roll before the payments), and big files in blocks of
 :data:`CHUNK_ROWS`, so memory stays bounded by a block, not by the submission (what grows
 with a table is 8 bytes a row, the hash of its unique key). The next block is read and
-repaired, and the last one written, on other threads while a block is checked; the result
+repaired, and the last one written, on other threads while a block is checked (against the
+tables read before it, too: see ``_Run.referential``); the result
 does not depend on the blocks: keys repeating across blocks are quarantined as in one
 validation of the whole table (see ``_Run.unique_across_blocks``), and the store's files
 are byte for byte the same. For every
@@ -27,6 +28,7 @@ import re
 import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -240,6 +242,7 @@ def ingest(
     # A run that keeps no store stages only what its checks across tables read back.
     staged = None if store_dir is not None else _staged_columns(_schemas())
     writer = StoreWriter(Path(store_dir) if store_dir is not None else None, staged)
+    run = None
     try:
         run = _Run(source, writer, today or dt.date.today(), chunk_rows, progress or (lambda _line: None))
         run.all()
@@ -251,6 +254,9 @@ def ingest(
     except BaseException:
         writer.abort()
         raise
+    finally:
+        if run is not None:  # the manifest waited for every digest it needs; any other is not
+            run.hashing.shutdown(wait=False, cancel_futures=True)
     if store_dir is None:
         writer.abort()
     return IngestResult(where, tuple(run.accounts), tuple(run.ignored), quality, manifest, tuple(run.errors))
@@ -293,6 +299,13 @@ class _Run:
         self.flagged: set[tuple] = set()  # (file, sheet, row, column, check) of flags on key columns
         self.loaded: list[str] = []  # tables that made it into the store
         self.labels: dict[tuple[str, str, str], repairs.HeaderMapping] = {}  # (table, file, sheet) -> headers
+        self.references = _references(self.schemas)
+        self.early = _early_tables(self.references)  # checked against other tables block by block
+        self.now: tuple[dict[str, pd.DataFrame], list[str]] | None = None  # what the current table needs
+        self.late: list[pd.DataFrame] = []  # its rows found to quarantine, taken out when it is stored
+        # Each file is hashed for the manifest while it is read: hashlib runs without the GIL.
+        self.hashing = ThreadPoolExecutor(1, thread_name_prefix="audit-sha256")
+        self.digests: dict[Path, Future[str]] = {}
 
     # ------------------------------------------------------------------------------- tables
 
@@ -331,6 +344,9 @@ class _Run:
             self.roll_parts.clear()
 
     def table(self, name: str, path: Path) -> None:
+        self.digests.setdefault(path, self.hashing.submit(_sha256, path))
+        # Every table the checks of an early table point to is loaded: its rows are checked as read.
+        self.now = self.references_of(name) if name in self.early else None
         ignored = len(self.ignored)
         repeats: dict[str, _Repeats] = {}
         while True:
@@ -343,6 +359,8 @@ class _Run:
             self.drop(name)
             del self.ignored[ignored:]
         self.writer.close_table(name)
+        late, self.now, self.late = self.late, None, []
+        self.take_out(name, pd.concat(late, ignore_index=True) if late else None)
         if name == "beneficiaries":
             self.build_roll()
         loaded = sum(self.writer.counts.get(name, {}).values())
@@ -350,7 +368,7 @@ class _Run:
 
     def read_file(self, name: str, path: Path, repeats: dict[str, _Repeats]) -> None:
         """Read, repair, validate and stage every sheet of one file."""
-        self.batches, self.repeats = 0, repeats
+        self.batches, self.repeats, self.late = 0, repeats, []
         unique = [c.name for c in TABLES[name].columns if c.unique]
         self.hashes = {c: [] for c in unique} if not repeats else {}
         self.marked = {c: [] for c in repeats}
@@ -510,6 +528,11 @@ class _Run:
                 mask & loaded,
             )
 
+        if self.now is not None and loaded.any():
+            known, wanted = self.now
+            taken = self.check_part(table.name, known, store.loc[loaded, wanted].reset_index(drop=True))
+            if taken is not None:
+                self.late.append(taken)
         self.writer.append(table.name, store[loaded] if quarantined.any() else store)
         if quarantined.any():
             self.writer.quarantine(
@@ -905,7 +928,9 @@ class _Run:
     def referential(self) -> None:
         """Checks between tables (codes that must exist elsewhere), on the staged tables.
 
-        Each table is checked in slices of :data:`REFERENCE_ROWS` rows, reading only the
+        Tables whose references all point to tables read before them (every table of the
+        contract) were checked block by block as they were read (:func:`_early_tables`);
+        the others are checked here, in slices of :data:`REFERENCE_ROWS` rows, reading only the
         columns its checks read, against only the columns of the tables they point to: the
         memory does not grow with the table (a schemas module that does not list its
         references in ``REFERENCES`` is given every table whole).
@@ -924,31 +949,50 @@ class _Run:
                     self.take_out(str(name), self.apply_late(str(name), staged.cache[name], _failures(part)))
             return
         for name in self.loaded:
-            targets: dict[str, set[str]] = {}
-            columns: set[str] = set()
-            for ref in references:
-                needs = _target_columns(ref, self.loaded) if ref.table == name else None
-                if needs is None or name in needs:
-                    continue
-                for target, cols in needs.items():
-                    targets.setdefault(target, set()).update(cols)
-                columns |= {ref.column, *(ref.only_where[:1] if ref.only_where else ())}
-            if not columns:
+            if name in self.early:
+                continue  # checked block by block as it was read
+            needs = self.references_of(name)
+            if needs is None:
                 continue
-            known = {}
-            for target, cols in targets.items():
-                frame = self.writer.read(target, [c for c in table_schema(target).names if c in cols])
-                # A list of values is all a check of one column needs; repeats only cost time.
-                known[target] = frame.drop_duplicates(ignore_index=True) if len(cols) == 1 else frame
-            columns |= {*LOCATION, "county_code"} & set(table_schema(name).names)
-            wanted = [c for c in table_schema(name).names if c in columns]
-            out = []
-            for part in self.writer.scan(name, wanted, REFERENCE_ROWS):
-                found = check({**known, name: part})
-                if found is not None and len(found):
-                    out.append(self.apply_late(name, part, _failures(found[found["table"] == name])))
+            known, wanted = needs
+            out = [
+                self.check_part(name, known, part) for part in self.writer.scan(name, wanted, REFERENCE_ROWS)
+            ]
             out = [taken for taken in out if taken is not None]
             self.take_out(name, pd.concat(out, ignore_index=True) if out else None)
+
+    def references_of(self, name: str) -> tuple[dict[str, pd.DataFrame], list[str]] | None:
+        """What checking ``name`` against the tables loaded so far needs: their columns, and its own.
+
+        None when none of its references applies (a table it points to is missing).
+        """
+        targets: dict[str, set[str]] = {}
+        columns: set[str] = set()
+        for ref in self.references or ():
+            needs = _target_columns(ref, self.loaded) if ref.table == name else None
+            if needs is None or name in needs:
+                continue
+            for target, cols in needs.items():
+                targets.setdefault(target, set()).update(cols)
+            columns |= {ref.column, *(ref.only_where[:1] if ref.only_where else ())}
+        if not columns:
+            return None
+        known = {}
+        for target, cols in targets.items():
+            frame = self.writer.read(target, [c for c in table_schema(target).names if c in cols])
+            # A list of values is all a check of one column needs; repeats only cost time.
+            known[target] = frame.drop_duplicates(ignore_index=True) if len(cols) == 1 else frame
+        columns |= {*LOCATION, "county_code"} & set(table_schema(name).names)
+        return known, [c for c in table_schema(name).names if c in columns]
+
+    def check_part(
+        self, name: str, known: dict[str, pd.DataFrame], part: pd.DataFrame
+    ) -> pd.DataFrame | None:
+        """Check rows of ``name`` against ``known``: failures logged, rows to quarantine returned."""
+        found = self.schemas.referential_failures({**known, name: part})
+        if found is None or not len(found):
+            return None
+        return self.apply_late(name, part, _failures(found[found["table"] == name]))
 
     def apply_late(self, name: str, rows: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame | None:
         """Log failures found after a table was stored; returns the rows to quarantine (with ``checks``)."""
@@ -1084,7 +1128,7 @@ class _Run:
                 sources.append(
                     {
                         "path": path.name,
-                        "sha256": _sha256(path),
+                        "sha256": self.digests[path].result() if path in self.digests else _sha256(path),
                         "table": table,
                         "sheets": [
                             {
@@ -1266,16 +1310,41 @@ def _staged_columns(schemas: ModuleType) -> dict[str, list[str]] | None:
     """
     if getattr(schemas, "referential_failures", None) is None:
         return {}
-    references = getattr(schemas, "REFERENCES", None)
+    references = _references(schemas)
     if references is None:
         return None
+    early = _early_tables(references)
     needed: dict[str, set[str]] = {}
     for ref in references:
-        own = {ref.column, *(ref.only_where[:1] if ref.only_where else ())}
-        needed.setdefault(ref.table, set()).update(own)
+        if ref.table not in early:  # an early table's rows are checked as read, never read back
+            own = {ref.column, *(ref.only_where[:1] if ref.only_where else ())}
+            needed.setdefault(ref.table, set()).update(own)
         for target, cols in (_target_columns(ref, list(TABLES)) or {}).items():
             needed.setdefault(target, set()).update(cols)
     return {t: [c for c in table_schema(t).names if c in cols] for t, cols in needed.items()}
+
+
+def _references(schemas: ModuleType) -> tuple | None:
+    """The checks across tables a schemas module lists (None: it checks whole tables, unlisted)."""
+    if getattr(schemas, "referential_failures", None) is None:
+        return ()
+    return getattr(schemas, "REFERENCES", None)
+
+
+def _early_tables(references: Sequence | None) -> frozenset[str]:
+    """Tables checked against others as their blocks are read: every table they point to comes first.
+
+    Tables are read in contract order, so those tables are complete by then; the checks
+    give what they would give on the whole table, a second reading of it spared.
+    """
+    order = list(TABLES)
+    early = set()
+    for table in {ref.table for ref in references or ()}:
+        needs = [_target_columns(ref, order) for ref in references if ref.table == table]
+        pointed = {t for need in needs if need is not None for t in need}
+        if all(order.index(t) < order.index(table) for t in pointed):
+            early.add(table)
+    return frozenset(early)
 
 
 @cache
