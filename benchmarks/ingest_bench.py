@@ -1,6 +1,6 @@
 """Ingest throughput and peak memory on N synthetic relief payments, from Parquet and from CSV.
 
-Not a test: ``python benchmarks/ingest_bench.py [--rows 2000000] [--formats parquet csv]``.
+Not a test: ``python benchmarks/ingest_bench.py [--rows 10000000] [--formats parquet csv]``.
 Two modes per format: ``ingest`` (read, repair, validate, write the store: ``audit ingest``)
 and ``validate`` (the same checks without a store: ``audit validate``). Each run is in a
 fresh child process, as a command would be, so its peak RSS
@@ -211,7 +211,7 @@ def _result(child: mp.Process, queue: mp.Queue) -> dict:
 def main(argv: list[str] | None = None) -> int:
     """Generate (or reuse), ingest each format in a child process, print the figures as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=2_000_000)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="a large table (default 10 M)")
     parser.add_argument("--formats", nargs="+", choices=("parquet", "csv"), default=["parquet", "csv"])
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     parser.add_argument(
