@@ -169,3 +169,11 @@ def test_a_list_of_known_values_is_hashed_once_for_every_slice_checked_against_i
         expected = part.isin(roll["person_id"]) | part.isna()
         assert checks.on_roll(part, known=known).tolist() == expected.tolist()
     assert built == [50]
+
+
+def test_kept_lookup_sets_can_be_dropped():
+    known = pd.Series(["P1", "P2"], dtype="str")
+    checks.on_roll(pd.Series(["P1"], dtype="str"), known=known)
+    assert checks._TEXT_SETS
+    checks.forget_known()
+    assert not checks._TEXT_SETS

@@ -158,6 +158,11 @@ def _text_set(known: pd.Series) -> identifiers.TextSet:
     return _TEXT_SETS[key][1]
 
 
+def forget_known() -> None:
+    """Drop the lookup sets kept for lists of known values (a long-lived process, once it is done)."""
+    _TEXT_SETS.clear()
+
+
 def _one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 

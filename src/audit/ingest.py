@@ -40,7 +40,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit import __version__, allocator, readers, repairs
+from audit import __version__, allocator, checks, readers, repairs
 from audit.contract import CITY_CODE, TABLES, Kind, Table
 from audit.exceptions import InputError, TableError, TableErrors
 from audit.identifiers import text_hashes as _hashes
@@ -257,6 +257,7 @@ def ingest(
     finally:
         if run is not None:  # the manifest waited for every digest it needs; any other is not
             run.hashing.shutdown(wait=False, cancel_futures=True)
+        checks.forget_known()  # the roll's lookup set is a hundred megabytes for a big city
     if store_dir is None:
         writer.abort()
     return IngestResult(where, tuple(run.accounts), tuple(run.ignored), quality, manifest, tuple(run.errors))
