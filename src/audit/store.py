@@ -311,7 +311,7 @@ class StoreWriter:
         keep = {*self.staged.get(table, ()), *LOCATION, "county_code"}
         return pa.schema([f for f in schema if f.name in keep])
 
-    def _options(self, table: str) -> dict:
+    def _write_options(self, table: str) -> dict:
         """Write options of a table's files: the store's, or uncompressed ones for a staging area."""
         options = _options(table)
         if self.staged is None:
@@ -351,7 +351,7 @@ class StoreWriter:
             key = (table, county)
             if key not in self._files:
                 path = self._path(table, county)
-                self._files[key] = _File(path, self._schema(table), self._options(table))
+                self._files[key] = _File(path, self._schema(table), self._write_options(table))
             files.append((self._files[key], rows))
 
         # Each file is added to by one thread, in block order, so its bytes do not depend on timing.
@@ -441,7 +441,7 @@ class StoreWriter:
             path = self._path(table, county)
             # Rewritten row group by row group into the same full row groups: the file is byte for
             # byte the one a direct write of the kept rows gives, and memory stays one row group.
-            fresh = _File(path.with_name(f".{PART}"), schema, self._options(table))
+            fresh = _File(path.with_name(f".{PART}"), schema, self._write_options(table))
             kept = 0
             for batch in _stream(path).iter_batches(ROW_GROUP_ROWS):
                 data = pa.Table.from_batches([batch])
