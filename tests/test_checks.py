@@ -177,3 +177,26 @@ def test_kept_lookup_sets_can_be_dropped():
     assert checks._TEXT_SETS
     checks.forget_known()
     assert not checks._TEXT_SETS
+
+
+def test_reference_checks_of_resident_ids_chunked_and_sliced():
+    # Series made of two chunks, the first read at an offset, as slices of a parquet table are.
+    roll = pd.concat(
+        [_s(["pad", "540102198802087815", "5.40121E+17", None]).iloc[1:], _s(["54010219880208781X"])]
+    )
+    payments = pd.concat(
+        [_s(["pad", "540102198802087815", None]), _s(["54010219880208781X", "540102198802087816"])]
+    )
+    payments = pd.concat([payments, _s(["5.40121E+17", "54010219880208781x"])]).iloc[1:]
+    expected = [True, True, True, False, True, False]
+    assert (payments.isin(roll.dropna()) | payments.isna()).tolist() == expected
+    assert checks.on_roll(payments, known=roll).tolist() == expected
+    assert checks.on_roll(payments.iloc[2:4], known=roll).tolist() == expected[2:4]
+    checks.forget_known()
+
+
+def test_posts_known_by_codes_of_two_widths():
+    known = _s(["540102001", "540102002", "540100"])
+    posts = _s(["540102001", "540100", "540102003", "540101", "0540100", None, "54010200１"])
+    assert checks.post_known(posts, known=known).tolist() == [True, True, False, False, False, True, False]
+    checks.forget_known()
