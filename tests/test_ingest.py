@@ -6,6 +6,7 @@ import datetime as dt
 import importlib.util
 import sys
 import tempfile
+import types
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
-from audit import cli
+from audit import cli, repairs
 from audit import ingest as ingest_module
 from audit.exceptions import TableError, TableErrors
 from audit.ingest import ingest
@@ -338,6 +339,71 @@ def test_hash_collisions_cost_time_not_results(stand_in, submission, tmp_path, m
         pd.testing.assert_frame_equal(pay, Store.open(expected[i].store).read("relief_payments"))
 
 
+def test_log_entries_built_in_arrow_have_the_layout_of_those_built_from_frames():
+    rows = np.array([7, 3, 5])
+    values = ["x", "", "2020-01-31"]
+    built = ingest_module._log_part(
+        rows,
+        pa.array(values, type=pa.large_string()),
+        table="relief_payments",
+        county_code=None,
+        file="p.csv",
+        sheet="",
+        column=ingest_module._words(["账号", None, "账号"], np.array([0, 1, 2])),
+        check="luhn",
+        message_zh="校验位不符",
+        message_en="check digit wrong",
+        action="flagged",
+    )
+    entries = {"table": "relief_payments", "county_code": None, "file": "p.csv", "sheet": "", "row": rows}
+    entries |= {"column": ["账号", None, "账号"], "value": values, "check": "luhn"}
+    entries |= {"message_zh": "校验位不符", "message_en": "check digit wrong", "action": "flagged"}
+    expected = ingest_module._compact_log(pd.DataFrame(entries))
+    assert built.schema == expected.schema  # so that the parts of the log concatenate
+    assert built.to_pylist() == expected.to_pylist()
+    # Each word once, as dictionary_encode has it: the log is sorted by the ranks of the words.
+    assert built.column("column").chunk(0).dictionary.to_pylist() == ["账号"]
+
+
+def test_schema_failures_are_logged_in_their_order_with_values_as_found():
+    raw = pd.DataFrame({"payment_id": ["P1", "P2", "P3"], "bank_account": ["6222", None, "6333"]})
+    raw = raw.astype("str")
+    store = raw.assign(
+        paid_on=np.array(["2020-01-31", "2020-02-01T12:30", "NaT"], dtype="datetime64[us]"),
+        county_code=pd.Series(["540102", None, "540103"], dtype="str"),
+        src_row=np.array([2, 3, 5]),
+    )
+    failures = [  # index, column, check, value, action
+        (2, "bank_account", "luhn", "6333", "flag"),
+        (0, "paid_on", "dates_ordered", "x", "quarantine"),
+        (1, "bank_account", "luhn", pd.NA, "flag"),
+        (0, "payment_id", "unique", "P1", "flag"),
+        (1, "amount_yuan", "cents", "12.345", "quarantine"),
+        (1, "paid_on", "dates_ordered", "y", "quarantine"),
+    ]
+    found = pd.DataFrame(failures, columns=["index", "column", "check", "value", "action"]).astype("str")
+    found["index"] = found["index"].astype("Int64")
+    found["message_en"], found["message_zh"] = found["check"] + " failed", found["check"] + "不符"
+    logged: list[pa.Table] = []
+    run = types.SimpleNamespace(add_log=logged.append, flagged=set())
+    mapping = repairs.HeaderMapping({}, {"bank_account": "银行账号"}, (), ())
+    data = types.SimpleNamespace(file="p.csv", sheet="")
+    ingest_module._Run.schema_cells(run, "relief_payments", data, mapping, raw, store, found)
+    (part,) = logged
+    shown = ("row", "county_code", "column", "value", "check", "action")
+    got = [tuple(entry[c] for c in shown) for entry in part.to_pylist()]
+    assert got == [
+        (5, "540103", "银行账号", "6333", "luhn", "flagged"),
+        (2, "540102", "paid_on", "2020-01-31", "dates_ordered", "quarantined"),
+        (3, "", "银行账号", "", "luhn", "flagged"),
+        (2, "540102", "payment_id", "P1", "unique", "flagged"),
+        (3, "", "amount_yuan", "12.345", "cents", "quarantined"),  # in neither frame: as the check saw it
+        (3, "", "paid_on", "2020-02-01 12:30:00", "dates_ordered", "quarantined"),
+    ]
+    assert part.column("message_en").to_pylist()[4] == "cents failed"
+    assert run.flagged == {("p.csv", "", 2, "payment_id", "unique")}  # flags on keys, for the later checks
+
+
 def test_checks_across_tables_read_only_the_columns_they_compare(tmp_path, monkeypatch):
     pytest.importorskip("audit.schemas")
     folder = _typed_payments(tmp_path / "sub")
@@ -369,6 +435,9 @@ def test_validation_without_a_store_reports_what_an_ingest_does(submission, tmp_
     checked = ingest(folder, None, today=TODAY, chunk_rows=7)
     assert checked.store is None
     pd.testing.assert_frame_equal(checked.quality, stored.quality)
+    assert all("sha256" in source for source in stored.manifest["sources"])
+    for source in stored.manifest["sources"]:  # nothing is kept for a digest to vouch for
+        del source["sha256"]
     assert checked.manifest == stored.manifest
     assert [a.counts() for a in checked.sheets] == [a.counts() for a in stored.sheets]
     assert not list((tmp_path / "tmp").iterdir())  # the staging area is gone
@@ -389,3 +458,53 @@ def test_checking_rows_as_read_or_after_storing_gives_one_result(submission, tmp
         pd.testing.assert_frame_equal(
             Store.open(read_back.store).read(table), Store.open(as_read.store).read(table)
         )
+
+
+def _source(n: int, closed: list[str], fail_at: int | None = None):
+    """Items 0..n-1, noting in ``closed`` when the generator is closed; ValueError at ``fail_at``."""
+    try:
+        for i in range(n):
+            if i == fail_at:
+                raise ValueError(f"unreadable at {i}")
+            yield i
+    finally:
+        closed.append("source")
+
+
+def _stage_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name in ("audit-read", "audit-repair")]
+
+
+def test_reading_and_repairing_ahead_keeps_every_block_in_order(monkeypatch):
+    monkeypatch.setattr(ingest_module, "_prepare", lambda table, mapping, block: block * 10)
+    closed: list[str] = []
+    assert list(ingest_module._repaired(None, None, _source(50, closed))) == [i * 10 for i in range(50)]
+    assert closed == ["source"]
+    assert not _stage_threads()
+
+
+def test_a_block_that_cannot_be_read_fails_the_sheet_and_stops_every_thread(monkeypatch):
+    monkeypatch.setattr(ingest_module, "_prepare", lambda table, mapping, block: block)
+    closed: list[str] = []
+    with pytest.raises(ValueError, match="unreadable at 7"):
+        list(ingest_module._repaired(None, None, _source(50, closed, fail_at=7)))
+    assert closed == ["source"]
+    assert not _stage_threads()
+
+
+def test_a_sheet_given_up_halfway_stops_reading_at_once(monkeypatch):
+    from contextlib import closing
+
+    monkeypatch.setattr(ingest_module, "_prepare", lambda table, mapping, block: block)
+    closed: list[str] = []
+    taken = []
+    with closing(ingest_module._repaired(None, None, _source(10_000, closed))) as blocks:
+        for block in blocks:
+            taken.append(block)
+            if block == 3:
+                break
+    assert taken == [0, 1, 2, 3]
+    assert closed == ["source"]  # closed, not left to the garbage collector
+    assert not _stage_threads()

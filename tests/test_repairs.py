@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from audit import repairs
+from audit import identifiers, repairs
 from audit.contract import TABLES
 
 
@@ -199,3 +201,32 @@ def test_quick_tests_agree_with_the_full_ones():
     text = ["a", " ", "\u3000", "", None, "合计", "x y"]
     assert repairs.blank_values(pd.Series(text, dtype="str")).tolist() == [0, 1, 1, 1, 1, 0, 0]
     assert repairs.blank_values(pd.Series(["a", "", None], dtype="str")).tolist() == [0, 1, 1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(st.one_of(st.none(), st.text(alphabet="0123456789.", max_size=16)), max_size=40),
+    start=st.integers(0, 3),
+)
+def test_amounts_of_digits_and_points_are_told_clean_as_the_regex_tells(values, start):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(["1", "2.5", "..", None][:start] + values, type=pa.large_string()).slice(start)
+    regex = pc.fill_null(pc.match_substring_regex(arr, r"^\d{1,12}(?:\.\d{1,2})?$"), False)
+    assert repairs._surely_amounts(arr).tolist() == regex.to_pylist()
+    assert repairs._clean_values(arr, repairs.Kind.AMOUNT).tolist() == regex.to_pylist()
+
+
+def test_amounts_with_points_only_where_they_belong_are_read_without_locating_each_byte():
+    import pyarrow as pa
+
+    arr = pa.array(["12.5", "7", "1234567890123.4", None, "0.05", "1.2"])
+    offsets, raw = identifiers.string_bytes(arr)
+    others = int(np.count_nonzero((raw - np.uint8(48)) > 9))
+    assert repairs._plain_amounts(offsets[1:], np.diff(offsets), raw, others).tolist() == [
+        True, True, False, False, True, True
+    ]  # fmt: skip
+    misplaced = pa.array(["12.5", "1.234"])
+    offsets, raw = identifiers.string_bytes(misplaced)
+    assert repairs._plain_amounts(offsets[1:], np.diff(offsets), raw, 2) is None

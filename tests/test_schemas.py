@@ -421,6 +421,22 @@ def test_missing_required_column_and_wrong_dtypes_are_reported_not_raised() -> N
     assert result.quarantined() == frozenset()
 
 
+def test_table_and_row_problems_share_one_frame_of_text_columns() -> None:
+    df = _bad_payments().drop(columns="period")
+    failures = schemas.validate("relief_payments", df).failures
+    assert failures["index"].dtype == "Int64"
+    assert failures["index"].isna().tolist() == [True] + [False] * (len(failures) - 1)
+    assert failures["index"].iloc[1:].tolist() == [100, 107, 101, 108, 105, 103, 104, 106, 109]
+    assert all(failures[c].dtype == "str" for c in schemas.FAILURE_COLUMNS[1:])
+    assert pd.isna(failures["value"].iloc[0])  # a missing column has no value
+    assert failures["check"].tolist()[:3] == ["column_missing", "unique", "unique"]
+    # Labels that are not integers are kept as they are.
+    labelled = schemas.validate("relief_payments", df.set_axis([f"r{i}" for i in df.index])).failures
+    assert labelled["index"].dtype == object
+    assert labelled["index"].iloc[1:].tolist() == [f"r{i}" for i in failures["index"].iloc[1:]]
+    pd.testing.assert_frame_equal(labelled.drop(columns="index"), failures.drop(columns="index"))
+
+
 def test_cross_column_check_is_skipped_when_a_column_is_unusable() -> None:
     df = frame("staff", VALID["staff"]).drop(columns="hired_on")
     result = schemas.validate("staff", df)

@@ -29,6 +29,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -233,7 +234,9 @@ def ingest(
     Table-level errors are collected over every file; then, unless ``keep_going``, the run
     stops with them (:class:`~audit.exceptions.TableErrors` when there are several) and no
     store is written. With ``keep_going`` the tables that failed are left out and listed
-    in the manifest. ``today`` (default: the real day) flags dates later than it.
+    in the manifest. ``today`` (default: the real day) flags dates later than it. Without a
+    store the manifest is what the store's would be, less the files' SHA-256: nothing is
+    kept for it to vouch for, and hashing a large file costs as much as parsing it.
     """
     source = Path(source_dir)
     if not source.is_dir():
@@ -244,7 +247,14 @@ def ingest(
     writer = StoreWriter(Path(store_dir) if store_dir is not None else None, staged)
     run = None
     try:
-        run = _Run(source, writer, today or dt.date.today(), chunk_rows, progress or (lambda _line: None))
+        run = _Run(
+            source,
+            writer,
+            today or dt.date.today(),
+            chunk_rows,
+            progress or (lambda _line: None),
+            hash_inputs=store_dir is not None,
+        )
         run.all()
         if run.errors and not keep_going:
             raise run.errors[0] if len(run.errors) == 1 else TableErrors(run.errors)
@@ -257,7 +267,7 @@ def ingest(
     finally:
         if run is not None:  # the manifest waited for every digest it needs; any other is not
             run.hashing.shutdown(wait=False, cancel_futures=True)
-        checks.forget_known()  # the roll's lookup set is a hundred megabytes for a big city
+        checks.forget_known()  # the roll's lookup set is tens of megabytes for a big city
     if store_dir is None:
         writer.abort()
     return IngestResult(where, tuple(run.accounts), tuple(run.ignored), quality, manifest, tuple(run.errors))
@@ -278,8 +288,11 @@ class _Run:
         today: dt.date,
         chunk_rows: int,
         progress: Callable[[str], None],
+        *,
+        hash_inputs: bool = True,
     ) -> None:
         self.source, self.writer, self.today = source, writer, np.datetime64(today, "us")
+        self.hash_inputs = hash_inputs  # a run that keeps no store writes no manifest to prove it
         self.chunk_rows, self.progress = chunk_rows, progress
         self.schemas = _schemas()
         self.accounts: list[SheetAccount] = []
@@ -345,7 +358,8 @@ class _Run:
             self.roll_parts.clear()
 
     def table(self, name: str, path: Path) -> None:
-        self.digests.setdefault(path, self.hashing.submit(_sha256, path))
+        if self.hash_inputs:
+            self.digests.setdefault(path, self.hashing.submit(_sha256, path))
         # Every table the checks of an early table point to is loaded: its rows are checked as read.
         self.now = self.references_of(name) if name in self.early else None
         ignored = len(self.ignored)
@@ -408,10 +422,10 @@ class _Run:
         self.labels[(name, data.file, data.sheet)] = mapping
         lost: dict[str, list[int]] = {}  # column -> [values present, values with lost digits, first row]
         blank_first = 0
-        # Repairs depend on the block alone, so they run on the reading thread, ahead of the checks.
-        for block in _ahead(_prepare(table, mapping, b) for b in data.blocks):
-            first = self.block(table, data, mapping, sheet_county, block, account, lost)
-            blank_first = blank_first or first
+        with closing(_repaired(table, mapping, data.blocks)) as blocks:
+            for block in blocks:
+                first = self.block(table, data, mapping, sheet_county, block, account, lost)
+                blank_first = blank_first or first
         for bad in data.bad_rows:
             self.bad_row(table, data, mapping, sheet_county, bad, account)
         if account.rows_blank:
@@ -639,22 +653,21 @@ class _Run:
         """One log entry per cell in ``mask``."""
         if not mask.any():
             return
-        n = int(mask.sum())
+        at = np.flatnonzero(mask)
+        county_code = None if county is None else pc.dictionary_encode(_arrow_text(county).take(at))
         self.add_log(
-            pd.DataFrame(
-                {
-                    "table": [table] * n,
-                    "county_code": county[mask].to_numpy(dtype=object) if county is not None else [None] * n,
-                    "file": [data.file] * n,
-                    "sheet": [data.sheet] * n,
-                    "row": rows[mask],
-                    "column": [label] * n,
-                    "value": _texts(values[mask]),
-                    "check": [issue.check] * n,
-                    "message_zh": [issue.message_zh] * n,
-                    "message_en": [issue.message_en] * n,
-                    "action": [action] * n,
-                }
+            _log_part(
+                rows[at],
+                _log_values(values, at),
+                table=table,
+                county_code=county_code,
+                file=data.file,
+                sheet=data.sheet,
+                column=label,
+                check=issue.check,
+                message_zh=issue.message_zh,
+                message_en=issue.message_en,
+                action=action,
             )
         )
 
@@ -667,40 +680,54 @@ class _Run:
         store: pd.DataFrame,
         found: pd.DataFrame,
     ) -> None:
-        """Log the row failures of the schema: values as found for quarantines, as loaded for flags."""
+        """Log the row failures of the schema: values as found for quarantines, as loaded for flags.
+
+        A block can have a hundred thousand Luhn flags: the log is built per distinct column,
+        check and message, the values taken by position, with no Python object per entry.
+        """
         positions = found["index"].to_numpy(dtype=np.int64)
-        columns = found["column"].astype("str").to_numpy(dtype=object)
-        value = np.array([None] * len(found), dtype=object)
-        for column in pd.unique(columns):
-            at = columns == column
-            source = raw[column] if column in raw else (store.get(column, None))
-            if source is not None:
-                value[at] = _texts(source.iloc[positions[at]])
+        column, names = _coded(found["column"])
+        check, check_words = _coded(found["check"])
+        zh, zh_words = _coded(found["message_zh"])
+        en, en_words = _coded(found["message_en"])
+        action, action_words = _coded(found["action"])
+        actions = [_ACTIONS.get(a) for a in action_words]
+        pieces, order = [], []
+        for code in np.unique(column):
+            at = np.flatnonzero(column == code)
+            name = names[code] if code >= 0 else None
+            source = raw[name] if name in raw else store.get(name, None)
+            if source is None:  # a column the block lacks: the value the check reported
+                pieces.append(_log_values(found["value"], at))
             else:
-                value[at] = _texts(found["value"][at])
-        actions = found["action"].map(_ACTIONS).to_numpy(dtype=object)
-        labels = [mapping.label(c) if isinstance(c, str) and c != "nan" else "" for c in columns]
-        county = store["county_code"].iloc[positions] if "county_code" in store else None
-        part = pd.DataFrame(
-            {
-                "table": table,
-                "county_code": _texts(county) if county is not None else None,
-                "file": data.file,
-                "sheet": data.sheet,
-                "row": store["src_row"].to_numpy()[positions],
-                "column": labels,
-                "value": value,
-                "check": found["check"].astype("str").to_numpy(dtype=object),
-                "message_zh": found["message_zh"].astype("str").to_numpy(dtype=object),
-                "message_en": found["message_en"].astype("str").to_numpy(dtype=object),
-                "action": actions,
-            }
+                pieces.append(_log_values(source, positions[at]))
+            order.append(at)
+        value = pa.concat_arrays(pieces)
+        if len(pieces) > 1:  # back from column order to the order of the entries
+            value = value.take(pa.array(np.argsort(np.concatenate(order), kind="stable")))
+        rows = store["src_row"].to_numpy()[positions]
+        county = store.get("county_code", None)
+        labels = [mapping.label(c) if c != "nan" else "" for c in names] + [""]
+        part = _log_part(
+            rows,
+            value,
+            table=table,
+            county_code=pc.dictionary_encode(_log_values(county, positions)) if county is not None else None,
+            file=data.file,
+            sheet=data.sheet,
+            column=_words(labels, np.where(column < 0, len(names), column)),
+            check=_words(check_words, check),
+            message_zh=_words(zh_words, zh),
+            message_en=_words(en_words, en),
+            action=_words(actions, action),
         )
         self.add_log(part)
         keys = set(_key_columns(TABLES[table]))
-        flags = (part["action"] == "flagged").to_numpy() & np.isin(columns, list(keys))
-        for row, column, check in zip(part["row"][flags], columns[flags], part["check"][flags], strict=True):
-            self.flagged.add((data.file, data.sheet, int(row), column, check))
+        flagged = np.array([a == "flagged" for a in actions] + [False])[action]
+        keyed = np.array([c in keys for c in names] + [False])[column]
+        for i in np.flatnonzero(flagged & keyed):  # few: flags on keys are rare
+            name, what = names[column[i]], check_words[check[i]] if check[i] >= 0 else None
+            self.flagged.add((data.file, data.sheet, int(rows[i]), name, what))
 
     def future_dates(
         self,
@@ -714,14 +741,12 @@ class _Run:
         """Flag dates later than today: kept, since the rest of the row is sound, but surely mistyped."""
         county = store.get("county_code", None)
         rows = store["src_row"].to_numpy()
+        day = str(self.today)[:10]
+        en, zh = f"{FUTURE_DATE.message_en} ({day})", f"{FUTURE_DATE.message_zh}（{day}）"
+        issue = Issue(FUTURE_DATE.check, en, zh)
         for column in table.columns:
             if column.kind is Kind.DATE and column.name in raw:
                 late = loaded & (store[column.name].to_numpy() > self.today)
-                issue = Issue(
-                    FUTURE_DATE.check,
-                    f"{FUTURE_DATE.message_en} ({str(self.today)[:10]})",
-                    f"{FUTURE_DATE.message_zh}（{str(self.today)[:10]}）",
-                )
                 label = mapping.label(column.name)
                 self.cells(table.name, data, rows, county, late, label, raw[column.name], issue, "flagged")
 
@@ -1070,14 +1095,19 @@ class _Run:
 
     # ---------------------------------------------------------------------------- outputs
 
-    def add_log(self, part: pd.DataFrame) -> None:
+    def add_log(self, part: pd.DataFrame | pa.Table) -> None:
         """Add entries (of one table) to the data-quality log, kept compact until the end.
 
         A big table can have hundreds of thousands of entries (a Luhn flag on one account in
         twenty): as Arrow, with the texts that repeat dictionary-encoded, they take a tenth
-        of the memory of the Python strings they are made of.
+        of the memory of the Python strings they are made of. ``part`` is a frame, or Arrow
+        already in that layout (see `_log_part`).
         """
-        if len(part):
+        if not len(part):
+            return
+        if isinstance(part, pa.Table):
+            self.log.append((str(part.column("table")[0].as_py()), part))
+        else:
             self.log.append((str(part["table"].iloc[0]), _compact_log(part)))
 
     def quality(self) -> pd.DataFrame:
@@ -1117,6 +1147,12 @@ class _Run:
         log = log.take(pa.array(np.lexsort(keys)))
         return to_frame(log.cast(pa.schema([f.with_type(_plain(f.type)) for f in log.schema])), schema)
 
+    def digest(self, path: Path) -> dict[str, str]:
+        """``{"sha256": ...}`` of a source file, or nothing when the run does not hash its inputs."""
+        if not self.hash_inputs:
+            return {}
+        return {"sha256": self.digests[path].result() if path in self.digests else _sha256(path)}
+
     def manifest(self, keep_going: bool) -> dict:
         """What the store holds and where every row came from (no time stamp: see the module doc)."""
         sources = []
@@ -1129,7 +1165,7 @@ class _Run:
                 sources.append(
                     {
                         "path": path.name,
-                        "sha256": self.digests[path].result() if path in self.digests else _sha256(path),
+                        **self.digest(path),
                         "table": table,
                         "sheets": [
                             {
@@ -1415,12 +1451,28 @@ def _prepare(table: Table, mapping: repairs.HeaderMapping, block: readers.Block)
     return _Prepared(frame, block.rows, blank, totals, raw, rows, repaired, present)
 
 
-def _ahead(blocks: Iterator[_T]) -> Iterator[_T]:
-    """The blocks of a sheet, the next one read (and repaired) on a thread while this one is processed.
+def _repaired(
+    table: Table, mapping: repairs.HeaderMapping, blocks: Iterator[readers.Block]
+) -> Iterator[_Prepared]:
+    """The blocks of a sheet repaired, each stage a block ahead of the next on a thread of its own.
+
+    Repairs depend on the block alone: the next block is repaired while this one is checked,
+    and the one after it read meanwhile (parsing a CSV takes as long as repairing it).
+    """
+    read = _ahead(blocks, "audit-read")
+    try:
+        yield from _ahead((_prepare(table, mapping, b) for b in read), "audit-repair")
+    finally:
+        read.close()  # after the repairing thread has stopped, so that nothing runs it any more
+
+
+def _ahead(blocks: Iterator[_T], name: str) -> Iterator[_T]:
+    """The items of ``blocks``, the next one made on a thread while this one is processed.
 
     Decoding and repairs run mostly in Arrow without the GIL, so they overlap validation;
-    the reader waits for each block to be taken before reading another, so at most two
-    blocks are in memory.
+    the thread waits for each item to be taken before making another, so at most two are
+    in memory per stage. Closing the generator stops the thread (and, through it, any
+    stage before).
     """
     handover: queue.Queue = queue.Queue(maxsize=1)
     stop = threading.Event()
@@ -1436,8 +1488,12 @@ def _ahead(blocks: Iterator[_T]) -> Iterator[_T]:
             handover.put(end)
         except BaseException as exc:  # handed to the consumer, which raises it
             handover.put(exc)
+        finally:
+            close = getattr(blocks, "close", None)
+            if close is not None:
+                close()  # a stage before this one stops now, not whenever it is collected
 
-    thread = threading.Thread(target=read, name="audit-read", daemon=True)
+    thread = threading.Thread(target=read, name=name, daemon=True)
     thread.start()
     try:
         while True:
@@ -1469,6 +1525,44 @@ def _compact_log(part: pd.DataFrame) -> pa.Table:
         text = _arrow_text(part[name].astype("str"))
         arrays[name] = text if name == "value" else text.dictionary_encode()
     return pa.table(arrays)
+
+
+def _log_part(rows: np.ndarray, value: pa.Array, **texts: pa.DictionaryArray | str | None) -> pa.Table:
+    """Log entries as `_compact_log` makes them, from Arrow: each text per entry or one for all.
+
+    A text shared by every entry is a dictionary of one word: nothing is made per entry.
+    """
+    arrays = {}
+    for name in QUALITY_COLUMNS:
+        if name == "row":
+            arrays[name] = pa.array(rows, type=pa.int64())
+        elif name == "value":
+            arrays[name] = value
+        elif isinstance(texts[name], pa.Array):
+            arrays[name] = texts[name]
+        else:
+            arrays[name] = _words([texts[name]], np.zeros(len(rows), dtype=np.int32))
+    return pa.table(arrays)
+
+
+def _words(words: Sequence[str | None], at: np.ndarray) -> pa.DictionaryArray:
+    """``words[at]`` as a dictionary array, missing for None and for ``at`` -1.
+
+    Each word is in the dictionary once, as `pc.dictionary_encode` would have it: the log
+    is sorted by the ranks of the dictionaries' words (see `_ranks`).
+    """
+    place: dict[str, int] = {}
+    code = [-1 if w is None else place.setdefault(w, len(place)) for w in words]
+    chosen = np.array([*code, -1], dtype=np.int32)[at]
+    missing = chosen < 0
+    indices = pa.array(chosen, mask=missing) if missing.any() else pa.array(chosen)
+    return pa.DictionaryArray.from_arrays(indices, pa.array(list(place), type=pa.large_string()))
+
+
+def _coded(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """A text column as its distinct words and a code per value into them (-1 where missing)."""
+    encoded = pc.dictionary_encode(_arrow_text(values))
+    return pc.fill_null(encoded.indices, -1).to_numpy(), encoded.dictionary.to_pylist()
 
 
 def _ranks(column: pa.ChunkedArray, order: Sequence[str] | None = None) -> np.ndarray:
@@ -1505,7 +1599,8 @@ def _failures(checked: object) -> pd.DataFrame:
     for column in ("index", "column", "check", "value", "message_en", "message_zh", "action"):
         if column not in found:
             found[column] = pd.Series([None] * len(found), dtype=object)
-    found["index"] = pd.to_numeric(found["index"], errors="coerce").astype("Int64")
+    if found["index"].dtype != "Int64":  # as `validate` gives it for an integer index: nothing to convert
+        found["index"] = pd.to_numeric(found["index"], errors="coerce").astype("Int64")
     return found
 
 
@@ -1578,21 +1673,36 @@ def _text(value: object) -> str:
 
 def _texts(values: pd.Series) -> np.ndarray:
     """Values as log text, vectorised (dates as YYYY-MM-DD, missing as empty)."""
-    values = pd.Series(values)
+    return _log_values(pd.Series(values)).to_numpy(zero_copy_only=False)
+
+
+def _log_values(values: pd.Series, at: np.ndarray | None = None) -> pa.Array:
+    """The values at positions ``at`` (all by default) as log text, an Arrow ``large_string`` array.
+
+    Text is taken from the Arrow array pandas holds and dates are formatted by pandas;
+    only other dtypes (numbers read from Parquet, rare in the log) go value by value.
+    """
+    if isinstance(values.dtype, pd.StringDtype):
+        text = _arrow_text(values)
+        return pc.fill_null(text if at is None else text.take(at), "")
+    values = values if at is None else values.iloc[at]
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         stamp = values.dt.strftime("%Y-%m-%d %H:%M:%S").str.removesuffix(" 00:00:00")
-        return stamp.to_numpy(dtype=object, na_value="")
-    if isinstance(values.dtype, pd.StringDtype):
-        return values.to_numpy(dtype=object, na_value="")
-    return np.array([_text(v) for v in values], dtype=object)
+        return pc.fill_null(_arrow_text(stamp), "")
+    return pa.array([_text(v) for v in values], type=pa.large_string())
+
+
+def _constant(value: str, n: int) -> pd.Series:
+    """``n`` copies of one text: a slice of a longer run kept for the next blocks (see `_copies`)."""
+    return _copies(value, 1 << max(n - 1, 0).bit_length()).iloc[:n]
 
 
 @lru_cache(maxsize=4)
-def _constant(value: str, n: int) -> pd.Series:
+def _copies(value: str, n: int) -> pd.Series:
     """``n`` copies of one text, built straight into Arrow buffers (no Python object per row).
 
-    Kept for the next block, which is almost always as long (pandas copies on write, so a
-    frame built from it cannot change it).
+    Blocks of a CSV differ in length, so the run is made for a power of two and sliced
+    (pandas copies on write, so a frame built from a slice cannot change it).
     """
     data = value.encode()
     offsets = np.arange(n + 1, dtype=np.int64) * len(data)

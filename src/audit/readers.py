@@ -264,7 +264,12 @@ def read_csv(path: Path, name: str, table: str, chunk_rows: int) -> Iterator[She
     first_line = lines[header.data_start - 1] + 1
     header_line = lines[header.first - 1] + 1 if header.first else 1
     data = SheetData(name, "", header, empty, iter(()), header_rows=tuple(range(header_line, first_line)))
-    data.blocks = _csv_blocks(path, name, encoding, header, first_line, chunk_rows, data.bad_rows)
+    # Arrow's batches sized to hold a block each (from the sample's line length), not to be joined.
+    line_bytes = len(sample) / max(sample.count(b"\n"), 1)
+    block_bytes = min(64 << 20, max(1 << 20, int(chunk_rows * line_bytes * 1.1)))
+    data.blocks = _csv_blocks(
+        path, name, encoding, header, first_line, chunk_rows, block_bytes, data.bad_rows
+    )
     yield data
 
 
@@ -275,6 +280,7 @@ def _csv_blocks(
     header: HeaderSpec,
     first_line: int,
     chunk_rows: int,
+    block_bytes: int,
     bad_rows: list[BadRow],
 ) -> Iterator[Block]:
     width = len(header.labels)
@@ -289,7 +295,7 @@ def _csv_blocks(
         skip_rows=header.data_start,
         column_names=names,
         encoding="utf8" if encoding.startswith("utf-8") else encoding,
-        block_size=min(16 << 20, max(1 << 20, chunk_rows * 64)),  # about a block at 64 bytes a row
+        block_size=block_bytes,
         use_threads=False,  # serial parsing keeps the bad-row numbers in order
     )
     parse = pcsv.ParseOptions(
@@ -373,13 +379,14 @@ class _Numbering:
 
 
 def _has_newline(col: pa.Array) -> bool:
-    """Whether any value of a string column holds a line break (one memchr over its bytes)."""
+    """Whether any value of a string column holds a line break (one pass over its bytes)."""
     offsets, data = col.buffers()[1:3]
     if data is None or not len(col):
         return False
     width = np.int64 if pa.types.is_large_string(col.type) else np.int32
     ends = np.frombuffer(offsets, dtype=width)[[col.offset, col.offset + len(col)]]
-    return memoryview(data)[int(ends[0]) : int(ends[1])].tobytes().find(b"\n") >= 0
+    raw = np.frombuffer(data, dtype=np.uint8, count=int(ends[1] - ends[0]), offset=int(ends[0]))
+    return bool((raw == ord("\n")).any())  # read in place: no copy of the column's bytes
 
 
 def _fields(text: str) -> tuple[str, ...]:

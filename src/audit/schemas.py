@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+import pyarrow
 
 from audit import checks, identifiers
 from audit.contract import CITY_CODE, TABLES, Column, Kind, Table
@@ -235,27 +236,43 @@ def dtype_ok(s: pd.Series, kind: Kind) -> bool:
 
 def _text(values: pd.Series) -> np.ndarray:
     """Values as text for the failure log; NA stays NA."""
+    return _text_series(values).to_numpy(dtype=object, na_value=pd.NA)
+
+
+def _text_series(values: pd.Series) -> pd.Series:
+    """Values as a text column (dates as YYYY-MM-DD); NA stays NA."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        text = values.dt.strftime("%Y-%m-%d")
-    elif isinstance(values.dtype, pd.StringDtype):
-        text = values
-    else:
-        text = values.astype("str")
-    return text.to_numpy(dtype=object, na_value=pd.NA)
+        return values.dt.strftime("%Y-%m-%d")
+    if isinstance(values.dtype, pd.StringDtype):
+        return values
+    return values.astype("str")
+
+
+def _arrow_text(values: pd.Series) -> pyarrow.Array:
+    """Values as text for the failure log, as one Arrow ``large_string`` array (NA as null)."""
+    arr = pyarrow.array(_text_series(values).array)
+    if isinstance(arr, pyarrow.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == pyarrow.large_string() else arr.cast(pyarrow.large_string())
 
 
 class _Failures:
-    """Collects failure rows as column arrays and builds the frame once at the end."""
+    """Collects failure rows as column arrays and builds the frame once at the end.
+
+    A block can fail a check on a hundred thousand rows (Luhn flags): the texts of a part are
+    kept once and the values as Arrow, so the frame is built without a Python object per row.
+    """
 
     def __init__(self, table: str, df: pd.DataFrame) -> None:
         self.table, self.df = table, df
-        # Per part: the index labels, then the other columns: text, or an array for ``value``.
-        self.parts: list[tuple[np.ndarray, str, str, np.ndarray, str, str, str]] = []
+        # Per part: the index labels (None for a table problem), the column, the check, the
+        # values (Arrow text), the messages and the action.
+        self.parts: list[tuple[pd.Index | None, str, str, pyarrow.Array, str, str, str]] = []
 
     def add_table(self, column: str, check: str, value: object, fields: dict[str, str]) -> None:
         en, zh = checks.message(check, **fields)
-        labels, values = np.array([pd.NA], dtype=object), np.array([value], dtype=object)
-        self.parts.append((labels, column, check, values, en, zh, QUARANTINE))
+        text = pd.Series([value], dtype=object).astype("str")
+        self.parts.append((None, column, check, _arrow_text(text), en, zh, QUARANTINE))
 
     def add_rows(
         self,
@@ -274,24 +291,39 @@ class _Failures:
         if rule is not None:
             en, zh = f"{en} {KEPT_FOR_RULE[0].format(rule=rule)}", f"{zh}{KEPT_FOR_RULE[1].format(rule=rule)}"
         rows = np.flatnonzero(bad)
-        labels = pd.Series(self.df.index[rows]).to_numpy(dtype=object)
         action = action or _action(self.table, column, check)
-        self.parts.append((labels, column, check, _text(values.iloc[rows]), en, zh, action))
+        self.parts.append(
+            (self.df.index[rows], column, check, _arrow_text(values.iloc[rows]), en, zh, action)
+        )
 
     def frame(self) -> pd.DataFrame:
         integer = pd.api.types.is_integer_dtype(self.df.index.dtype)
         if not self.parts:  # the usual block: a copy of an empty frame made once
             return _no_failures(integer).copy()
-        counts = [len(part[0]) for part in self.parts]
-        index = pd.Series(np.concatenate([part[0] for part in self.parts]), dtype=object)
-        columns: dict[str, pd.Series] = {"index": index.astype("Int64") if integer else index}
+        counts = [1 if part[0] is None else len(part[0]) for part in self.parts]
+        columns: dict[str, pd.Series] = {"index": self._index(integer)}
+        # The texts of a part repeat over its rows: taken from one text per part, in Arrow.
+        part_of = pyarrow.array(np.repeat(np.arange(len(self.parts), dtype=np.int32), counts))
         for at, name in enumerate(FAILURE_COLUMNS[1:], start=1):
             if name == "value":
-                text = np.concatenate([part[at] for part in self.parts])
-            else:  # one text per part, repeated over its rows
-                text = np.repeat(np.array([part[at] for part in self.parts], dtype=object), counts)
-            columns[name] = pd.Series(text, dtype=object).astype("str")
-        return pd.DataFrame(columns)
+                text = pyarrow.concat_arrays([part[at] for part in self.parts])
+            else:
+                words = pyarrow.array([part[at] for part in self.parts], type=pyarrow.large_string())
+                text = words.take(part_of)
+            columns[name] = text.to_pandas()  # pandas' str column on this very Arrow array
+        return pd.DataFrame(columns, copy=False)
+
+    def _index(self, integer: bool) -> pd.Series:
+        """The index labels of every part, NA for a table problem: ``Int64`` for an integer index."""
+        labels = [part[0] for part in self.parts]
+        if integer:
+            values = np.concatenate(
+                [np.zeros(1, np.int64) if at is None else at.to_numpy(np.int64) for at in labels]
+            )
+            missing = np.concatenate([np.full(1 if at is None else len(at), at is None) for at in labels])
+            return pd.Series(pd.arrays.IntegerArray(values, missing))
+        objects = [np.array([pd.NA], dtype=object) if at is None else at.to_numpy(object) for at in labels]
+        return pd.Series(np.concatenate(objects), dtype=object)
 
 
 @functools.cache
