@@ -598,3 +598,24 @@ def test_a_text_set_of_digits_only_agrees_with_a_python_set(
     probe = probe + known[::2]
     found = identifiers.TextSet(_texts(known)).contains(_padded(probe))
     assert found.tolist() == [value is not None and value in set(known) for value in probe]
+
+
+def test_the_hashes_of_a_column_hashed_again_are_the_ones_kept():
+    import pyarrow as pa
+
+    from audit import identifiers
+
+    text = pa.array(["P-000001", "P-000002", "a longer key 3"], type=pa.large_string())
+    first = identifiers.text_hashes(text)
+    assert identifiers.text_hashes(text) is first  # the same buffers: not hashed again
+    assert identifiers.text_hashes(text.slice(1)) is not first  # another range of them is another column
+    assert identifiers.text_hashes(text.slice(1)).tolist() == first[1:].tolist()
+    copy = pa.array(text.to_pylist(), type=pa.large_string())
+    assert (
+        identifiers.text_hashes(copy) is not first
+        and identifiers.text_hashes(copy).tolist() == first.tolist()
+    )
+    assert not first.flags.writeable  # shared by the callers: none may change it
+    for i in range(identifiers._HASHED_KEPT + 1):
+        identifiers.text_hashes(pa.array([f"other {i}"], type=pa.large_string()))
+    assert len(identifiers._HASHED) == identifiers._HASHED_KEPT

@@ -19,6 +19,7 @@ Conventions shared by every function:
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import numpy as np
 import pandas as pd
@@ -573,7 +574,31 @@ def text_hashes(text: pa.Array) -> np.ndarray:
     The bytes are read 8 at a time in place (values of one length) or gathered at each
     value's offset (mixed lengths): a few numpy passes over the column instead of a Python
     object per value. The hash depends on the value alone, not on the values next to it.
+    The hashes of the last few columns are kept: a block's key column is hashed by its
+    uniqueness check, then again to compare it with the blocks before (read-only arrays).
     """
+    key = (text.offset, len(text), *(b.address if b is not None else 0 for b in text.buffers()))
+    with _HASHED_LOCK:
+        kept = _HASHED.get(key)
+    if kept is not None:
+        return kept[1]
+    hashes = _text_hashes(text)
+    hashes.flags.writeable = False
+    with _HASHED_LOCK:
+        # The array is kept with its hashes: its buffers, so their addresses, stay its own meanwhile.
+        _HASHED[key] = (text, hashes)
+        while len(_HASHED) > _HASHED_KEPT:
+            del _HASHED[next(iter(_HASHED))]
+    return hashes
+
+
+_HASHED: dict[tuple[int, ...], tuple[pa.Array, np.ndarray]] = {}
+_HASHED_KEPT = 4
+_HASHED_LOCK = threading.Lock()
+
+
+def _text_hashes(text: pa.Array) -> np.ndarray:
+    """The hashes of :func:`text_hashes`, computed."""
     n = len(text)
     if not n:
         return np.zeros(0, dtype=np.uint64)

@@ -267,6 +267,7 @@ def ingest(
     finally:
         if run is not None:  # the manifest waited for every digest it needs; any other is not
             run.hashing.shutdown(wait=False, cancel_futures=True)
+            run.referring.shutdown(wait=True, cancel_futures=True)
         checks.forget_known()  # the roll's lookup set is tens of megabytes for a big city
     if store_dir is None:
         writer.abort()
@@ -319,6 +320,7 @@ class _Run:
         self.late: list[pd.DataFrame] = []  # its rows found to quarantine, taken out when it is stored
         # Each file is hashed for the manifest while it is read: hashlib runs without the GIL.
         self.hashing = ThreadPoolExecutor(1, thread_name_prefix="audit-sha256")
+        self.referring = ThreadPoolExecutor(1, thread_name_prefix="audit-refer")
         self.digests: dict[Path, Future[str]] = {}
 
     # ------------------------------------------------------------------------------- tables
@@ -513,6 +515,13 @@ class _Run:
         for _column, _issue, mask in failures:
             failed |= mask
         candidates = store[~failed] if failed.any() else store
+        referring = None
+        if self.now is not None and len(candidates):
+            # Checks against earlier tables need the rows alone: they run on a thread meanwhile, and
+            # what they find in rows the schema then quarantines is left out (see `refer`).
+            known, wanted = self.now
+            part = candidates[wanted].reset_index(drop=True)
+            referring = self.referring.submit(self.schemas.referential_failures, {**known, table.name: part})
         found = _failures(self.schemas.validate(table.name, candidates))
         found = self.unique_across_blocks(table.name, candidates, found)
         row_level = found[found["index"].notna()]
@@ -543,9 +552,8 @@ class _Run:
                 mask & loaded,
             )
 
-        if self.now is not None and loaded.any():
-            known, wanted = self.now
-            taken = self.check_part(table.name, known, store.loc[loaded, wanted].reset_index(drop=True))
+        if referring is not None:
+            taken = self.refer(table.name, referring.result(), part, loaded[~failed])
             if taken is not None:
                 self.late.append(taken)
         self.writer.append(table.name, store[loaded] if quarantined.any() else store)
@@ -1019,6 +1027,25 @@ class _Run:
         if found is None or not len(found):
             return None
         return self.apply_late(name, part, _failures(found[found["table"] == name]))
+
+    def refer(
+        self, name: str, found: pd.DataFrame, part: pd.DataFrame, kept: np.ndarray
+    ) -> pd.DataFrame | None:
+        """Log what the checks against earlier tables found in the rows of ``part`` that are ``kept``.
+
+        The failures are renumbered to those rows, as if only they had been checked: a row the
+        schema quarantines is checked no further. Returns the rows to quarantine, as `check_part`.
+        """
+        found = found[found["table"] == name]
+        if not len(found):
+            return None
+        if not kept.all():
+            at = pd.to_numeric(found["index"], errors="coerce").to_numpy(dtype=float)
+            row = np.nan_to_num(at, nan=0).astype(np.int64)
+            still = ~np.isnan(at) & kept[row]
+            found = found[still].assign(index=(np.cumsum(kept) - 1)[row[still]])
+            part = part[kept].reset_index(drop=True)
+        return self.apply_late(name, part, _failures(found))
 
     def apply_late(self, name: str, rows: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame | None:
         """Log failures found after a table was stored; returns the rows to quarantine (with ``checks``)."""
