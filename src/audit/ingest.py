@@ -1014,8 +1014,9 @@ class _Run:
         known = {}
         for target, cols in targets.items():
             frame = self.writer.read(target, [c for c in table_schema(target).names if c in cols])
-            # A list of values is all a check of one column needs; repeats only cost time.
-            known[target] = frame.drop_duplicates(ignore_index=True) if len(cols) == 1 else frame
+            # Repeats are left in: the lookup sets of text keep each value once, and finding them
+            # in a roll of a million people would cost more than it saves.
+            known[target] = frame
         columns |= {*LOCATION, "county_code"} & set(table_schema(name).names)
         return known, [c for c in table_schema(name).names if c in columns]
 
@@ -1287,7 +1288,7 @@ class _Roll:
     """
 
     def __init__(self, roll: pd.DataFrame) -> None:
-        self.roll = roll[["person_id", "programme", "county_code"]].drop_duplicates()
+        self.roll = roll[["person_id", "programme", "county_code"]]
         # Built when a payment first needs them (most payment files have their counties).
         self.pairs: _Lookup | None = None
         self.persons: _Lookup | None = None
@@ -1295,7 +1296,7 @@ class _Roll:
     def county(self, person: pd.Series, programme: pd.Series) -> np.ndarray:
         """The county of each payment's person (None where no single county's roll has them)."""
         if self.pairs is None:
-            roll = self.roll
+            roll = self.roll.drop_duplicates()
             pairs = roll[roll.groupby(["person_id", "programme"])["county_code"].transform("size") == 1]
             persons = roll[["person_id", "county_code"]].drop_duplicates()
             persons = persons[persons.groupby("person_id")["county_code"].transform("size") == 1]
