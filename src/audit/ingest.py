@@ -631,7 +631,7 @@ class _Run:
                 cols[f.name] = pd.Series(rows, dtype="int64")
             else:  # a column the file lacks and nothing derives (only possible for optional columns)
                 cols[f.name] = _empty_column(table.column(f.name).kind, n)
-        return pd.DataFrame(cols)
+        return pd.DataFrame(cols, copy=False)  # pandas copies on write: no column is copied here
 
     def table_level(
         self, table: str, data: readers.SheetData, mapping: repairs.HeaderMapping, found: pd.DataFrame
