@@ -108,6 +108,14 @@ def resident_id_shaped(arr: pa.Array) -> np.ndarray | None:
     return ok
 
 
+def large_text(values: pd.Series) -> pa.LargeStringArray:
+    """A pandas ``str`` column as one Arrow large_string array (no copy when it is in one chunk)."""
+    arr = pa.array(values.array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+
+
 def _arrow(s: pd.Series) -> pa.LargeStringArray:
     """The values as one Arrow large_string array; anything that is not a ``str`` becomes null.
 

@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 from audit import __version__, allocator, checks, readers, repairs
 from audit.contract import CITY_CODE, TABLES, Kind, Table
 from audit.exceptions import InputError, TableError, TableErrors
+from audit.identifiers import large_text
 from audit.identifiers import text_hashes as _hashes
 from audit.repairs import Issue
 from audit.store import (
@@ -1271,12 +1272,7 @@ class _Repeats:
 
 def _arrow_text(values: pd.Series) -> pa.Array:
     """A text column as one Arrow large_string array (no copy for a pandas ``str`` column in one chunk)."""
-    if not isinstance(values.dtype, pd.StringDtype):
-        values = values.astype("str")
-    arr = pa.array(values.array)
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr if arr.type == pa.large_string() else arr.cast(pa.large_string())
+    return large_text(values if isinstance(values.dtype, pd.StringDtype) else values.astype("str"))
 
 
 class _Roll:

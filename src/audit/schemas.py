@@ -250,10 +250,7 @@ def _text_series(values: pd.Series) -> pd.Series:
 
 def _arrow_text(values: pd.Series) -> pyarrow.Array:
     """Values as text for the failure log, as one Arrow ``large_string`` array (NA as null)."""
-    arr = pyarrow.array(_text_series(values).array)
-    if isinstance(arr, pyarrow.ChunkedArray):
-        arr = arr.combine_chunks()
-    return arr if arr.type == pyarrow.large_string() else arr.cast(pyarrow.large_string())
+    return identifiers.large_text(_text_series(values))
 
 
 class _Failures:
