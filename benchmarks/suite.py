@@ -410,7 +410,7 @@ def ingest_target(s: Session) -> Outcome:
         if not missed
         else f"Did not find every planted error: {', '.join(missed)} (its speed is not comparable)."
     )
-    from audit.ingest import CHUNK_ROWS
+    from audit.readers import BLOCK_ROWS
 
     ingest_s = statistics.median(c["seconds"] for c in children)
     validate_s = statistics.median(checked["whole_runs"])
@@ -419,7 +419,7 @@ def ingest_target(s: Session) -> Outcome:
         f"the target), validation without a store at {rate(validate_rate.median)} rows/s "
         f"({validate_rate.median / INGEST_ROWS_PER_S:.2f} ×); `audit.schemas.validate` on the loaded relief "
         f"payments in one piece takes {validate_s:.1f} s against an ingest's {ingest_s:.1f} s (ingest "
-        f"validates blocks of {CHUNK_ROWS:,} rows as they are read)."
+        f"validates blocks of {BLOCK_ROWS['.parquet']:,} Parquet rows as they are read)."
     )
     if s.profile and not out.goals[0].met:
         shutil.rmtree(store, ignore_errors=True)

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
-from audit import cli, repairs
+from audit import cli, readers, repairs
 from audit import ingest as ingest_module
 from audit.exceptions import TableError, TableErrors
 from audit.ingest import ingest
@@ -324,6 +325,29 @@ def test_blocks_do_not_change_the_store(tmp_path, chunk_rows):
     assert len(files) == 7  # manifest, log, quarantine, 2 roll and 2 payment partitions
     for rel in files:
         assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+def test_each_file_is_read_in_its_formats_blocks_unless_told(tmp_path, monkeypatch):
+    pytest.importorskip("audit.schemas")
+    folder = _typed_payments(tmp_path / "sub")
+    roll = folder / "beneficiaries.parquet"
+    pcsv.write_csv(pq.read_table(roll), folder / "beneficiaries.csv")  # a CSV roll, Parquet payments
+    roll.unlink()
+    asked: dict[str, list[int]] = {}
+    for suffix, reader in list(readers.READERS.items()):
+
+        def spy(path, name, table, chunk_rows, reader=reader):
+            asked.setdefault(path.suffix, []).append(chunk_rows)
+            return reader(path, name, table, chunk_rows)
+
+        monkeypatch.setitem(readers.READERS, suffix, spy)
+    monkeypatch.setitem(readers.BLOCK_ROWS, ".parquet", 5)
+    monkeypatch.setitem(readers.BLOCK_ROWS, ".csv", 3)
+    ingest(folder, None, today=TODAY)
+    assert {suffix: set(rows) for suffix, rows in asked.items()} == {".csv": {3}, ".parquet": {5}}
+    asked.clear()
+    ingest(folder, None, today=TODAY, chunk_rows=2)
+    assert {suffix: set(rows) for suffix, rows in asked.items()} == {".csv": {2}, ".parquet": {2}}
 
 
 def test_hash_collisions_cost_time_not_results(stand_in, submission, tmp_path, monkeypatch):

@@ -120,3 +120,11 @@ def test_parquet_keeps_types_and_numbers_rows_after_a_header(tmp_path):
 def test_registry_knows_the_contract_formats():
     assert {".xlsx", ".csv", ".parquet"} <= set(readers.READERS)
     assert readers.reader_for(Path("x.txt")) is None
+
+
+def test_each_format_has_its_own_block_size():
+    # Parquet decodes into its columns alone, so its blocks are bigger than text's (see BLOCK_ROWS).
+    assert readers.block_rows_for(Path("x.parquet")) == readers.COLUMNAR_BLOCK_ROWS == 524_288
+    for name in ("x.csv", "x.CSV", "x.xlsx", "x.xls"):
+        assert readers.block_rows_for(Path(name)) == readers.TEXT_BLOCK_ROWS == 131_072
+    assert readers.block_rows_for(Path("x.ods")) == readers.TEXT_BLOCK_ROWS

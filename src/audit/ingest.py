@@ -1,11 +1,11 @@
 """Ingest a county submission: read → repair → validate → quarantine → store, with row accounting.
 
 Files are taken one at a time in contract order (divisions before the tables whose county
-comes from them, the roll before the payments), and big files in blocks of
-:data:`CHUNK_ROWS`, so memory stays bounded by a block, not by the submission (what grows
-with a table is 8 bytes a row, the hash of its unique key). The next block is read and
-repaired, and the last one written, on other threads while a block is checked (against the
-tables read before it, too: see ``_Run.referential``); the result
+comes from them, the roll before the payments), and big files in blocks of rows (as many as
+their format's :data:`~audit.readers.BLOCK_ROWS`), so memory stays bounded by a block, not by
+the submission (what grows with a table is 8 bytes a row, the hash of its unique key). The
+next block is read and repaired, and the last one written, on other threads while a block is
+checked (against the tables read before it, too: see ``_Run.referential``); the result
 does not depend on the blocks: keys repeating across blocks are quarantined as in one
 validation of the whole table (see ``_Run.unique_across_blocks``), and the store's files
 are byte for byte the same. For every
@@ -56,12 +56,6 @@ from audit.store import (
     table_schema,
     to_frame,
 )
-
-CHUNK_ROWS = 131_072
-"""Rows repaired and validated at a time; bigger files are processed in blocks of this size.
-
-Small enough that the block being checked, the one being read and the one being written
-stay well under the size of a big table; big enough that the cost per block does not show."""
 
 REFERENCE_ROWS = 1_048_576
 """Rows of a stored table checked against other tables at a time (only the columns compared)."""
@@ -227,7 +221,7 @@ def ingest(
     *,
     today: dt.date | None = None,
     keep_going: bool = False,
-    chunk_rows: int = CHUNK_ROWS,
+    chunk_rows: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> IngestResult:
     """Ingest the submission in ``source_dir`` into a store at ``store_dir`` (None: validate only).
@@ -235,9 +229,11 @@ def ingest(
     Table-level errors are collected over every file; then, unless ``keep_going``, the run
     stops with them (:class:`~audit.exceptions.TableErrors` when there are several) and no
     store is written. With ``keep_going`` the tables that failed are left out and listed
-    in the manifest. ``today`` (default: the real day) flags dates later than it. Without a
-    store the manifest is what the store's would be, less the files' SHA-256: nothing is
-    kept for it to vouch for, and hashing a large file costs as much as parsing it.
+    in the manifest. ``today`` (default: the real day) flags dates later than it. Files are
+    read in blocks of ``chunk_rows`` rows (default: their format's own,
+    :data:`audit.readers.BLOCK_ROWS`). Without a store the manifest is what the store's would
+    be, less the files' SHA-256: nothing is kept for it to vouch for, and hashing a large file
+    costs as much as parsing it.
     """
     source = Path(source_dir)
     if not source.is_dir():
@@ -288,7 +284,7 @@ class _Run:
         source: Path,
         writer: StoreWriter,
         today: dt.date,
-        chunk_rows: int,
+        chunk_rows: int | None,
         progress: Callable[[str], None],
         *,
         hash_inputs: bool = True,
@@ -392,7 +388,7 @@ class _Run:
         self.marked = {c: [] for c in repeats}
         reader = readers.reader_for(path)
         used, unmatched = 0, []
-        for data in reader(path, path.name, name, self.chunk_rows):
+        for data in reader(path, path.name, name, self.chunk_rows or readers.block_rows_for(path)):
             if data.header is None:
                 if data.empty:
                     self.ignored.append(Ignored(_where(data), "empty sheet"))

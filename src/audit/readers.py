@@ -76,14 +76,27 @@ Reader = Callable[[Path, str, str, int], Iterator[SheetData]]
 """``reader(path, name, table, chunk_rows)``: ``name`` is the file name shown in messages."""
 
 READERS: dict[str, Reader] = {}
+BLOCK_ROWS: dict[str, int] = {}
+"""Rows a block of each format holds unless the caller asks otherwise (see :func:`register`)."""
+
+TEXT_BLOCK_ROWS = 131_072
+"""Rows of a block of text (CSV, workbooks): parsing holds buffers that grow with the block, and
+blocks twice as big cost as much time, so the block stays small."""
+
+COLUMNAR_BLOCK_ROWS = 524_288
+"""Rows of a block of Parquet: decoding needs no buffer beyond the columns, and each block costs
+about 20 ms of CPU whatever its size (pandas frames and the like). On the ×100 demo, blocks
+four times as big as text's took an eighth less CPU and a sixth less time for 5% more memory."""
 
 
-def register(*suffixes: str) -> Callable[[Reader], Reader]:
-    """Register a reader for files ending in ``suffixes`` (lowercase, with the dot)."""
+def register(*suffixes: str, block_rows: int = TEXT_BLOCK_ROWS) -> Callable[[Reader], Reader]:
+    """Register a reader for files ending in ``suffixes`` (lowercase, with the dot), read in
+    blocks of ``block_rows`` rows by default."""
 
     def wrap(fn: Reader) -> Reader:
         for suffix in suffixes:
             READERS[suffix] = fn
+            BLOCK_ROWS[suffix] = block_rows
         return fn
 
     return wrap
@@ -92,6 +105,11 @@ def register(*suffixes: str) -> Callable[[Reader], Reader]:
 def reader_for(path: Path) -> Reader | None:
     """The reader for ``path``, or None when its format is not one audit reads."""
     return READERS.get(path.suffix.lower())
+
+
+def block_rows_for(path: Path) -> int:
+    """The rows of a block when ``path`` is read in its format's own blocks."""
+    return BLOCK_ROWS.get(path.suffix.lower(), TEXT_BLOCK_ROWS)
 
 
 # ------------------------------------------------------------------------------------ workbooks
@@ -396,7 +414,7 @@ def _fields(text: str) -> tuple[str, ...]:
 # -------------------------------------------------------------------------------------- Parquet
 
 
-@register(".parquet")
+@register(".parquet", block_rows=COLUMNAR_BLOCK_ROWS)
 def read_parquet(path: Path, name: str, table: str, chunk_rows: int) -> Iterator[SheetData]:
     """A Parquet file in row batches; column names are its header."""
     try:
