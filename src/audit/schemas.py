@@ -609,7 +609,15 @@ def referential_failures(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         part = failures.frame()
         part.insert(0, "table", ref.table)
         parts.append(part.astype({"index": object}))
-    out = pd.concat(parts, ignore_index=True) if parts else _Failures("", pd.DataFrame()).frame()
-    if "table" not in out.columns:
-        out.insert(0, "table", pd.Series([], dtype="str"))
+    if not parts:  # the usual slice of a big table: a copy of a frame made once
+        return _no_references().copy()
+    out = pd.concat(parts, ignore_index=True)
+    return out.astype({"table": "str", "index": object})[list(REFERENCE_COLUMNS)]
+
+
+@functools.cache
+def _no_references() -> pd.DataFrame:
+    """The result of :func:`referential_failures` when no value points to nothing."""
+    out = _Failures("", pd.DataFrame()).frame()
+    out.insert(0, "table", pd.Series([], dtype="str"))
     return out.astype({"table": "str", "index": object})[list(REFERENCE_COLUMNS)]
