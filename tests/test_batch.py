@@ -783,3 +783,42 @@ def test_bad_batch_arguments_exit_2_before_anything_runs(tmp_path, capsys, args,
     assert cli.main([*base, *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_failed_notebook_has_the_names_of_its_countys_people_masked(tmp_path):
+    import nbformat
+
+    from fixtures import store_builder as fx
+
+    store = fx.build_store(tmp_path / "store")
+    out = tmp_path / "out"
+    out.mkdir()
+    book = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("fail()")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="checking 卓玛\n"),
+        nbformat.v4.new_output(
+            "error", ename="KeyError", evalue="'张三丰'", traceback=["KeyError: '张三丰' (row of 卓玛)"]
+        ),
+    ]
+    book.cells = [cell]
+    nbformat.write(book, out / "relief.failed.ipynb")
+    job = batch.Job(
+        key="540102/relief",
+        kind="notebook",
+        unit="540102",
+        area="relief",
+        run_dir=tmp_path,
+        fingerprint="f",
+        parameters=(("store", str(store)),),
+    )
+    batch._show_failure(job, out)
+    kept = (out / "relief.failed.ipynb").read_text(encoding="utf-8")
+    shown = (out / "relief.failed.html").read_text(encoding="utf-8")
+    for text in (kept, shown):
+        assert "卓玛" not in text and "张三丰" not in text
+        assert "卓*" in text and "张**" in text
+    # in full, as a restricted run asks, nothing is masked
+    nbformat.write(book, out / "relief.failed.ipynb")
+    batch._show_failure(replace(job, pii="full"), out)
+    assert "张三丰" in (out / "relief.failed.html").read_text(encoding="utf-8")

@@ -159,3 +159,20 @@ def test_error_texts_have_id_numbers_and_long_digit_runs_masked():
     assert privacy.mask_diagnostic(text) == (
         "ValueError: bad row 540102********1234, account ************1234, row 12"
     )
+
+
+def test_error_texts_have_the_names_they_are_given_masked_wherever_they_stand():
+    names = privacy.Names(["扎西次仁", "卓玛", "Tashi", "王", " 张三丰 ", None, 7])
+    assert len(names) == 4  # a one-character name, a missing one and a number are not names
+    text = "KeyError: '扎西次仁卓玛' row 540102199001011234; Tashi, Tashiro, 王五 and 张三丰."
+    assert privacy.mask_diagnostic(text, names) == (
+        "KeyError: '扎***卓*' row 540102********1234; T***, Tashiro, 王五 and 张**."
+    )
+    assert privacy.mask_diagnostic("卓玛", None) == "卓玛"  # no names known: none masked
+    assert privacy.Names([]).mask("卓玛") == "卓玛"
+
+
+def test_the_longest_name_wins_where_names_overlap():
+    names = privacy.Names(["次仁", "扎西次仁", "次仁卓玛"])
+    assert names.mask("扎西次仁卓玛") == "扎***卓玛"  # 扎西次仁 starts first; 卓玛 alone is no name here
+    assert names.mask("次仁卓玛 次仁") == "次*** 次*"

@@ -46,7 +46,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from audit import executors as executors_module
 from audit.exceptions import AuditError, BatchError, ParameterError, WorkerLost
@@ -67,6 +67,9 @@ from audit.manifest import (
 )
 from audit.params import Params, load_params
 from audit.progress import Progress, Tally, progress_for
+
+if TYPE_CHECKING:
+    from audit.privacy import Names
 
 ROLLUP = "city"  # folder and unit name of the city roll-up (ruleruns.CITY: the same name)
 REPORT = "report"  # the job that renders a unit's report
@@ -230,18 +233,42 @@ def _show_failure(job: Job, out: Path) -> None:
     try:
         book = nbformat.read(failed, as_version=4)
         if job.pii != "full":
+            names = _names(job)
             for cell in book.cells:
                 for output in cell.get("outputs", []):
                     if output.get("output_type") == "error":
-                        output["evalue"] = mask_diagnostic(output.get("evalue", ""))
-                        output["traceback"] = [mask_diagnostic(line) for line in output.get("traceback", [])]
+                        output["evalue"] = mask_diagnostic(output.get("evalue", ""), names)
+                        output["traceback"] = [
+                            mask_diagnostic(line, names) for line in output.get("traceback", [])
+                        ]
                     elif output.get("output_type") == "stream":
-                        output["text"] = mask_diagnostic(output.get("text", ""))
+                        output["text"] = mask_diagnostic(output.get("text", ""), names)
             nbformat.write(book, failed)
         html, _ = _code_exporter().from_notebook_node(book)
         (out / f"{job.area}.failed.html").write_text(html, encoding="utf-8")
     except Exception:  # the notebook is kept either way; its HTML view is a convenience
         traceback.print_exc()
+
+
+def _unit_names(store: str, unit: str) -> Names | None:
+    """The people named in the unit's rows of the store (every county's for the roll-up)."""
+    from audit.privacy import PEOPLE_TABLES, Names
+    from audit.store import Store
+
+    try:
+        data = Store.open(Path(store))
+        counties = None if unit == ROLLUP else [unit]
+        frames = [data.read(t, counties, columns=["name"]) for t in sorted(PEOPLE_TABLES)]
+    except Exception:  # a store that cannot be read may be what the job failed on: mask what is known
+        traceback.print_exc()
+        return None
+    return Names(v for f in frames if f is not None for v in f["name"].dropna())
+
+
+def _names(job: Job) -> Names | None:
+    """The names to mask in a failed job's error texts: those of the people its unit's data holds."""
+    store = dict(job.parameters).get("store")
+    return _unit_names(str(store), job.unit) if store else None
 
 
 def _rules(job: Job, out: Path, cwd: Path) -> None:
@@ -310,7 +337,7 @@ def run_job(job: Job) -> JobResult:
             if job.pii != "full":
                 from audit.privacy import mask_diagnostic
 
-                reason = mask_diagnostic(reason)
+                reason = mask_diagnostic(reason, _names(job))
             _show_failure(job, out)
     outputs = _commit(job, out)
     result = JobResult(

@@ -17,13 +17,16 @@ Every value found there is also masked wherever else it appears in the same fram
 (descriptions, other evidence). Free text is scanned for ID numbers too (18 characters with
 a real birth date in them). It is not scanned for "long digit runs": payment and household
 numbers are digit runs as long as bank accounts, and the reviewer needs them to find a row.
+Error texts (a failed notebook's traceback) are: they quote whatever row a cell choked on,
+so every digit run of an account's length is masked, and the names of the people in the
+data the job read (:class:`Names`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 import pandas as pd
@@ -56,7 +59,8 @@ _ACCOUNT_KEYS = frozenset(c.name for t in TABLES.values() for c in t.columns if 
 }
 # Only people's names: contractor_name and employer are organisations.
 _NAME_KEYS = frozenset({"name", "names", "staff_name", "person_name", "beneficiary_name", "姓名"})
-_PEOPLE_TABLES = frozenset({"staff", "beneficiaries"})
+PEOPLE_TABLES = frozenset({"staff", "beneficiaries"})
+"""The tables whose ``name`` column holds people's names (elsewhere a name is a place's)."""
 _PERSONAL_ENTITIES = {"person": "id", "account": "account"}
 
 
@@ -162,13 +166,58 @@ def _mask_json(value: Any, kind: str | None, known: _Known) -> Any:
 _LONG_NUMBER = re.compile(r"(?<!\d)\d{12,}(?!\d)")
 
 
-def mask_diagnostic(text: str) -> str:
-    """Error text (a traceback, a failure's reason) with ID numbers and long digit runs masked.
+def mask_diagnostic(text: str, names: Names | None = None) -> str:
+    """Error text (a traceback, a failure's reason) with ID numbers, long digit runs and names masked.
 
     The values a failing cell names are not known in advance: any run of 12 or more digits is
-    taken for an account. Names cannot be told from other words and are not masked.
+    taken for an account. Names cannot be told from other words, so only ``names`` (the people
+    of the data the job read) are masked, wherever they appear.
     """
-    return _LONG_NUMBER.sub(lambda m: mask_account(m.group()), mask_text(text))
+    text = _LONG_NUMBER.sub(lambda m: mask_account(m.group()), mask_text(text))
+    return names.mask(text) if names is not None else text
+
+
+class Names:
+    """People's names to mask in free text, found without a pattern of thousands of alternatives.
+
+    Chinese and Tibetan names are not set off by spaces, so every place in the text where a
+    name starts is tried, the longest name first; a name in Latin letters only counts as a whole
+    word (Tashi is not masked inside Tashiro). A name of one character is never masked alone:
+    it would mask that character everywhere.
+    """
+
+    def __init__(self, names: Iterable[object]) -> None:
+        self.names = frozenset(n for n in (str(v).strip() for v in names if isinstance(v, str)) if len(n) > 1)
+        self.widths = sorted({len(n) for n in self.names}, reverse=True)
+        self.starts = frozenset(n[0] for n in self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def mask(self, text: str) -> str:
+        """``text`` with each of the names in it masked (see :func:`mask_name`)."""
+        if not self.names:
+            return text
+        out, at, n = [], 0, len(text)
+        for i in range(n):
+            if i < at or text[i] not in self.starts:
+                continue
+            for width in self.widths:
+                found = text[i : i + width]
+                if len(found) == width and found in self.names and self._set_off(text, i, i + width):
+                    out += [text[at:i], mask_name(found)]
+                    at = i + width
+                    break
+        return "".join([*out, text[at:]])
+
+    @staticmethod
+    def _set_off(text: str, start: int, end: int) -> bool:
+        """Whether a name there stands apart: always for a Chinese or Tibetan one, as a word if Latin."""
+        if not text[start].isascii():
+            return True
+        before = text[start - 1] if start else " "
+        after = text[end] if end < len(text) else " "
+        return not (before.isascii() and before.isalnum()) and not (after.isascii() and after.isalnum())
 
 
 def _parse(evidence: object) -> Any:
@@ -271,7 +320,7 @@ def mask_quality(issues: pd.DataFrame, mode: str = "masked") -> pd.DataFrame:
 def _quality_value(value: str, table: str, column: str, known: _Known) -> str:
     kind = _kind_of_key(column)
     # ``name`` is a person only in the tables of people; elsewhere it names a place
-    if kind is None or (kind == "name" and table not in _PEOPLE_TABLES):
+    if kind is None or (kind == "name" and table not in PEOPLE_TABLES):
         return known.text(value)
     return known.add(value, kind)
 
