@@ -117,6 +117,34 @@ def test_parquet_keeps_types_and_numbers_rows_after_a_header(tmp_path):
     assert blocks[0].rows.tolist() == [2, 3]
 
 
+@pytest.mark.parametrize(
+    ("group_rows", "chunk_rows", "sizes"),
+    [
+        (3, 7, [6, 4]),  # groups of 3, 3, 3, 1: two joined, a third would pass 7; then the rest
+        (10, 4, [4, 4, 2]),  # one group bigger than a block: cut
+        (3, 100, [10]),  # every group in one block
+    ],
+)
+def test_parquet_blocks_join_small_row_groups_and_cut_big_ones(tmp_path, group_rows, chunk_rows, sizes):
+    path = tmp_path / "relief_payments.parquet"
+    programmes = ["城市低保", "农村低保", "孤儿"]
+    source = pa.table(
+        {
+            "流水号": [f"F{i}" for i in range(10)],
+            "救助类别": [programmes[i * 7 % 3] for i in range(10)],  # read as a dictionary
+            "发放金额": [float(i) for i in range(10)],
+        }
+    )
+    pq.write_table(source, path, row_group_size=group_rows)
+    _, blocks = _one(path, chunk_rows=chunk_rows)
+    assert [len(b.frame) for b in blocks] == sizes
+    assert [r for b in blocks for r in b.rows.tolist()] == list(range(2, 12))
+    assert [v for b in blocks for v in b.frame[0]] == source["流水号"].to_pylist()
+    assert [v for b in blocks for v in b.frame[1]] == source["救助类别"].to_pylist()
+    for block in blocks:  # each block's dictionary column is one array over one dictionary
+        assert block.encoded[1].to_pylist() == block.frame[1].tolist()
+
+
 def test_registry_knows_the_contract_formats():
     assert {".xlsx", ".csv", ".parquet"} <= set(readers.READERS)
     assert readers.reader_for(Path("x.txt")) is None

@@ -525,9 +525,18 @@ def duplicated(s: pd.Series) -> np.ndarray:
 
 def _repeated(keys: np.ndarray) -> np.ndarray:
     """The keys that occur more than once, sorted."""
+    return keys[:0] if _ascending(keys) else _repeats_of_sorted(np.sort(keys))
+
+
+def repeated_keys(keys: np.ndarray) -> np.ndarray:
+    """The keys that occur more than once, sorted; ``keys`` is sorted in place unless they ascend."""
     if _ascending(keys):
         return keys[:0]
-    keys = np.sort(keys)
+    keys.sort()
+    return _repeats_of_sorted(keys)
+
+
+def _repeats_of_sorted(keys: np.ndarray) -> np.ndarray:
     return np.unique(keys[1:][keys[1:] == keys[:-1]])
 
 
@@ -541,13 +550,13 @@ def _keys(text: pa.Array) -> tuple[np.ndarray, bool]:
 
     Values of at most 7 bytes are their bytes big-endian under their length, ordered like
     (length, text), so references numbered in order ascend; values of 8 bytes are their bytes
-    when all have 8. Any other column gets :func:`text_hashes`.
+    when all have 8. Any other column gets :func:`value_keys`: exact when every value is digits.
     """
     offsets, raw = string_bytes(text)
     lengths = np.diff(offsets)
     shortest, longest = (int(lengths.min()), int(lengths.max())) if len(text) else (0, 9)
     if longest > 8 or (longest == 8 and shortest != 8):
-        return text_hashes(text), False
+        return _value_keys(text)
     if shortest == 8:  # the bytes are a column of uint64 already
         return _words(raw, 8, 0).byteswap(), True
     padded = np.zeros(len(raw) + 8, dtype=np.uint8)
@@ -603,6 +612,41 @@ def text_hashes(text: pa.Array) -> np.ndarray:
 _HASHED: dict[tuple[int, ...], tuple[pa.Array, np.ndarray]] = {}
 _HASHED_KEPT = 4
 _HASHED_LOCK = threading.Lock()
+
+
+def value_keys(text: pa.Array) -> np.ndarray:
+    """A 64-bit key of each value (a large_string array without nulls) that depends on the value alone.
+
+    A value of 1 to 19 digits (the last possibly X) has its exact :func:`decimal_keys` key, any
+    other its :func:`text_hashes` hash: equal values have equal keys, and different values
+    rarely share one (two hashes, or a hash and a key, may meet). Keys numbered in order
+    (payments, households) have keys that ascend, which spares sorting them to find repeats.
+    The keys of the last few columns are kept, as the hashes are.
+    """
+    return _value_keys(text)[0]
+
+
+def _value_keys(text: pa.Array) -> tuple[np.ndarray, bool]:
+    """:func:`value_keys`, and whether every value has an exact key (then equal keys are equal values)."""
+    key = (text.offset, len(text), *(b.address if b is not None else 0 for b in text.buffers()))
+    with _HASHED_LOCK:
+        kept = _KEYED.get(key)
+    if kept is not None:
+        return kept[1]
+    fits, keys = decimal_keys(text)
+    exact = bool(fits.all())
+    if not exact:
+        rest = np.flatnonzero(~fits)
+        keys[rest] = text_hashes(text.take(pa.array(rest))) if len(rest) < len(text) else text_hashes(text)
+    keys.flags.writeable = False
+    with _HASHED_LOCK:
+        _KEYED[key] = (text, (keys, exact))  # the array is kept with them, as for the hashes
+        while len(_KEYED) > _HASHED_KEPT:
+            del _KEYED[next(iter(_KEYED))]
+    return keys, exact
+
+
+_KEYED: dict[tuple[int, ...], tuple[pa.Array, tuple[np.ndarray, bool]]] = {}
 
 
 def _text_hashes(text: pa.Array) -> np.ndarray:

@@ -44,8 +44,9 @@ import pyarrow.compute as pc
 from audit import __version__, allocator, checks, readers, repairs
 from audit.contract import CITY_CODE, TABLES, Kind, Table
 from audit.exceptions import InputError, TableError, TableErrors
-from audit.identifiers import large_text
-from audit.identifiers import text_hashes as _hashes
+from audit.identifiers import large_text, text_hashes
+from audit.identifiers import repeated_keys as _repeats
+from audit.identifiers import value_keys as _hashes
 from audit.repairs import Issue
 from audit.store import (
     LOCATION,
@@ -947,10 +948,9 @@ class _Run:
                     part = parts.pop(0)
                     seen[at : at + len(part)] = part
                     at += len(part)
-                seen.sort()
-                again = seen[1:][seen[1:] == seen[:-1]]
+                again = _repeats(seen)  # no sort when the keys ascend (numbered in file order)
                 if len(again):
-                    found[column] = _Repeats(hashes=np.unique(again))
+                    found[column] = _Repeats(hashes=again)
         self.hashes = {}
         return found
 
@@ -1311,7 +1311,7 @@ class _Lookup:
     """Values by distinct text keys, found through a sorted array of the keys' 64-bit hashes."""
 
     def __init__(self, keys: pa.Array, values: pd.Series) -> None:
-        hashes = _hashes(keys)
+        hashes = text_hashes(keys)
         order = np.argsort(hashes, kind="stable")
         self.hashes = hashes[order]
         self.keys = keys.take(pa.array(order))
@@ -1332,7 +1332,7 @@ class _Lookup:
             known = at >= 0
             out[valid[known]] = np.asarray(self.values[at[known]], dtype=object)
             return out
-        wanted = _hashes(asked)
+        wanted = text_hashes(asked)
         at = np.minimum(np.searchsorted(self.hashes, wanted), len(self.hashes) - 1)
         known = (self.hashes[at] == wanted) & pc.equal(self.keys.take(pa.array(at)), asked).to_numpy(
             zero_copy_only=False

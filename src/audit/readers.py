@@ -448,7 +448,7 @@ def read_parquet(path: Path, name: str, table: str, chunk_rows: int) -> Iterator
 def _parquet_blocks(source: pq.ParquetFile, name: str, chunk_rows: int) -> Iterator[Block]:
     row = 2
     try:
-        for batch in source.iter_batches(batch_size=chunk_rows):
+        for batch in _batches(source, chunk_rows):
             frame = pd.DataFrame({i: _column(batch, i, name) for i in range(batch.num_columns)})
             encoded = {
                 i: col
@@ -460,6 +460,38 @@ def _parquet_blocks(source: pq.ParquetFile, name: str, chunk_rows: int) -> Itera
             row += batch.num_rows
     except (pa.ArrowException, OSError) as exc:
         raise TableError(f"cannot read the Parquet file ({exc})", file=name, row=row) from None
+
+
+def _batches(source: pq.ParquetFile, rows: int) -> Iterator[pa.RecordBatch]:
+    """The file in batches of at most ``rows`` rows: small row groups read together, a big one cut.
+
+    Arrow's own batches stop at every row group when columns are read as dictionaries (each
+    group has its own), and writers often make groups far smaller than a block: small groups
+    are joined here, their dictionaries unified, so a block is as big as asked.
+    """
+    meta = source.metadata
+    group: list[int] = []
+    held = 0
+    for i in range(meta.num_row_groups):
+        n = meta.row_group(i).num_rows
+        if group and held + n > rows:
+            yield from _joined(source, group)
+            group, held = [], 0
+        if n >= rows:
+            yield from source.iter_batches(batch_size=rows, row_groups=[i])
+            continue
+        group.append(i)
+        held += n
+    if group:
+        yield from _joined(source, group)
+
+
+def _joined(source: pq.ParquetFile, groups: list[int]) -> list[pa.RecordBatch]:
+    """Row groups read as one batch, each dictionary column over one dictionary."""
+    table = source.read_row_groups(groups)
+    if len(groups) > 1:
+        table = table.unify_dictionaries().combine_chunks()
+    return table.to_batches()
 
 
 def _column(batch: pa.RecordBatch, i: int, name: str) -> pd.Series:
