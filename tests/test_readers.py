@@ -145,6 +145,18 @@ def test_parquet_blocks_join_small_row_groups_and_cut_big_ones(tmp_path, group_r
         assert block.encoded[1].to_pylist() == block.frame[1].tolist()
 
 
+def test_a_parquet_file_of_a_few_blocks_is_read_in_smaller_ones(tmp_path, monkeypatch):
+    # The reader's smallest block is text's; a file of 10 rows then comes in PIPELINE_BLOCKS parts.
+    monkeypatch.setattr(readers, "TEXT_BLOCK_ROWS", 1)
+    path = tmp_path / "relief_payments.parquet"
+    pq.write_table(pa.table({"流水号": [f"F{i}" for i in range(10)]}), path, row_group_size=10)
+    _, blocks = _one(path, chunk_rows=100)
+    assert [len(b.frame) for b in blocks] == [2, 2, 2, 2, 2]  # ceil(10 / 8) = 2 rows a block
+    monkeypatch.setattr(readers, "TEXT_BLOCK_ROWS", 4)
+    _, blocks = _one(path, chunk_rows=100)
+    assert [len(b.frame) for b in blocks] == [4, 4, 2]  # never below text's
+
+
 def test_registry_knows_the_contract_formats():
     assert {".xlsx", ".csv", ".parquet"} <= set(readers.READERS)
     assert readers.reader_for(Path("x.txt")) is None
