@@ -327,6 +327,38 @@ def test_month_agrees_with_the_regex(values: list[str]) -> None:
     assert identifiers.month_valid(_ids(values)).tolist() == expected
 
 
+def test_value_keys_depend_on_the_value_alone_and_are_exact_for_digits() -> None:
+    values = ["", "7", "007", "540102199001011234", "54010219900101123X", "1234567890123456789",
+              "12345678901234567890", "P12", "中文"]  # fmt: skip
+    alone = [identifiers.value_keys(pa.array([v], pa.large_string()))[0] for v in values]
+    mixed = pa.array(values * 3, pa.large_string())
+    assert identifiers.value_keys(mixed).tolist() == alone * 3
+    assert identifiers.value_keys(mixed.slice(2, 10)).tolist() == (alone * 3)[2:12]
+    assert len(set(alone)) == len(values)
+    assert not identifiers._value_keys(mixed)[1]  # 20 digits, letters: hashed, so not exact
+    digits = pa.array(["540102199001011234", "7", "0000000000000000001"], pa.large_string())
+    keys, exact = identifiers._value_keys(digits)
+    assert exact and keys.tolist() == [identifiers.decimal_keys(digits)[1][i] for i in range(3)]
+    numbered = pa.array([f"5401022020{i:09d}" for i in range(1, 6)], pa.large_string())
+    assert (np.diff(identifiers.value_keys(numbered).astype(np.int64)) > 0).all()  # in order: ascending
+
+
+def test_repeated_keys_sorts_in_place_only_when_it_must() -> None:
+    ascending = np.array([1, 5, 9], dtype=np.uint64)
+    assert not len(identifiers.repeated_keys(ascending)) and ascending.tolist() == [1, 5, 9]
+    shuffled = np.array([9, 1, 5, 1, 9, 9], dtype=np.uint64)
+    assert identifiers.repeated_keys(shuffled).tolist() == [1, 9]
+    assert shuffled.tolist() == [1, 1, 5, 9, 9, 9]
+
+
+@PROPERTY
+@given(st.lists(st.from_regex(r"[0-9]{9,18}[0-9X]", fullmatch=True), max_size=40), st.booleans())
+def test_duplicated_agrees_with_pandas_on_keys_of_digits(values: list[str], repeat: bool) -> None:
+    values = values + values[:2] if repeat else values  # exact keys: no value is compared itself
+    s = pd.Series(values, dtype="str")
+    assert identifiers.duplicated(s).tolist() == s.duplicated(keep=False).tolist()
+
+
 def test_text_hashes_depend_on_the_value_alone() -> None:
     values = ["", "a", "abcdefgh", "abcdefghi", "P1", "P12345678901234567", "中文", "P2"]
     alone = [identifiers.text_hashes(pa.array([v], pa.large_string()))[0] for v in values]

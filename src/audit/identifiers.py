@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -594,19 +596,36 @@ def text_hashes(text: pa.Array) -> np.ndarray:
     The hashes of the last few columns are kept: a block's key column is hashed by its
     uniqueness check, then again to compare it with the blocks before (read-only arrays).
     """
-    key = (text.offset, len(text), *(b.address if b is not None else 0 for b in text.buffers()))
-    with _HASHED_LOCK:
-        kept = _HASHED.get(key)
-    if kept is not None:
-        return kept[1]
+    return _kept(_HASHED, text, _read_only_hashes)
+
+
+def _read_only_hashes(text: pa.Array) -> np.ndarray:
     hashes = _text_hashes(text)
     hashes.flags.writeable = False
-    with _HASHED_LOCK:
-        # The array is kept with its hashes: its buffers, so their addresses, stay its own meanwhile.
-        _HASHED[key] = (text, hashes)
-        while len(_HASHED) > _HASHED_KEPT:
-            del _HASHED[next(iter(_HASHED))]
     return hashes
+
+
+_T = TypeVar("_T")
+
+
+def _kept(
+    cache: dict[tuple[int, ...], tuple[pa.Array, _T]], text: pa.Array, compute: Callable[[pa.Array], _T]
+) -> _T:
+    """``compute(text)``, kept in ``cache`` for the last few columns, known by their buffers.
+
+    The array is kept with its result: its buffers, so their addresses, stay its own meanwhile.
+    """
+    key = (text.offset, len(text), *(b.address if b is not None else 0 for b in text.buffers()))
+    with _HASHED_LOCK:
+        kept = cache.get(key)
+    if kept is not None:
+        return kept[1]
+    value = compute(text)
+    with _HASHED_LOCK:
+        cache[key] = (text, value)
+        while len(cache) > _HASHED_KEPT:
+            del cache[next(iter(cache))]
+    return value
 
 
 _HASHED: dict[tuple[int, ...], tuple[pa.Array, np.ndarray]] = {}
@@ -628,21 +647,16 @@ def value_keys(text: pa.Array) -> np.ndarray:
 
 def _value_keys(text: pa.Array) -> tuple[np.ndarray, bool]:
     """:func:`value_keys`, and whether every value has an exact key (then equal keys are equal values)."""
-    key = (text.offset, len(text), *(b.address if b is not None else 0 for b in text.buffers()))
-    with _HASHED_LOCK:
-        kept = _KEYED.get(key)
-    if kept is not None:
-        return kept[1]
+    return _kept(_KEYED, text, _computed_keys)
+
+
+def _computed_keys(text: pa.Array) -> tuple[np.ndarray, bool]:
     fits, keys = decimal_keys(text)
     exact = bool(fits.all())
     if not exact:
         rest = np.flatnonzero(~fits)
         keys[rest] = text_hashes(text.take(pa.array(rest))) if len(rest) < len(text) else text_hashes(text)
     keys.flags.writeable = False
-    with _HASHED_LOCK:
-        _KEYED[key] = (text, (keys, exact))  # the array is kept with them, as for the hashes
-        while len(_KEYED) > _HASHED_KEPT:
-            del _KEYED[next(iter(_KEYED))]
     return keys, exact
 
 
