@@ -372,10 +372,15 @@ class _Numbering:
 
     def place(self, batch: pa.RecordBatch, invalid: list[tuple[int, str]], bad: list[BadRow]) -> np.ndarray:
         n = batch.num_rows
+        broken = [col for col in batch.columns if _has_newline(col)]
+        if not broken and not (invalid and n and invalid[0][0] < self.record + n):
+            # The usual batch: one line a record, no bad row among them.
+            starts = self.line + np.arange(n, dtype=np.int64)
+            self.record, self.line = self.record + n, self.line + n
+            return starts
         span = np.ones(n, dtype=np.int64)
-        for col in batch.columns:
-            if _has_newline(col):
-                span += pc.count_substring(col, "\n").to_numpy(zero_copy_only=False)
+        for col in broken:
+            span += pc.count_substring(col, "\n").to_numpy(zero_copy_only=False)
         records = self.record + np.arange(n, dtype=np.int64)
         placed: list[tuple[int, str]] = []
         while invalid and n and invalid[0][0] <= records[-1]:
