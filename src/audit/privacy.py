@@ -189,18 +189,21 @@ class Names:
     def __init__(self, names: Iterable[object]) -> None:
         self.names = frozenset(n for n in (str(v).strip() for v in names if isinstance(v, str)) if len(n) > 1)
         self.widths = sorted({len(n) for n in self.names}, reverse=True)
-        self.starts = frozenset(n[0] for n in self.names)
+        # Where a name may start: the text is scanned once for these characters, not char by char.
+        first = sorted({n[0] for n in self.names})
+        self.starts = re.compile("[" + "".join(map(re.escape, first)) + "]") if first else None
 
     def __len__(self) -> int:
         return len(self.names)
 
     def mask(self, text: str) -> str:
         """``text`` with each of the names in it masked (see :func:`mask_name`)."""
-        if not self.names:
+        if self.starts is None:
             return text
-        out, at, n = [], 0, len(text)
-        for i in range(n):
-            if i < at or text[i] not in self.starts:
+        out, at = [], 0
+        for start in self.starts.finditer(text):
+            i = start.start()
+            if i < at:
                 continue
             for width in self.widths:
                 found = text[i : i + width]

@@ -475,11 +475,10 @@ def _parquet_blocks(source: pq.ParquetFile, name: str, chunk_rows: int) -> Itera
 def _batches(source: pq.ParquetFile, rows: int) -> Iterator[pa.RecordBatch]:
     """The file in batches of at most ``rows`` rows: small row groups read together, a big one cut.
 
-    A file of fewer than :data:`PIPELINE_BLOCKS` such batches has smaller ones, down to text's.
-
     Arrow's own batches stop at every row group when columns are read as dictionaries (each
     group has its own), and writers often make groups far smaller than a block: small groups
-    are joined here, their dictionaries unified, so a block is as big as asked.
+    are joined here, their dictionaries unified, so a block is as big as asked. A file of
+    fewer than :data:`PIPELINE_BLOCKS` such batches gets smaller ones, down to text's.
     """
     meta = source.metadata
     # A file of a few blocks would keep the pipeline's stages waiting on each other (see ingest).
