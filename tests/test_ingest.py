@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.util
-import sys
 import tempfile
-import types
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +15,11 @@ import pyarrow.parquet as pq
 import pytest
 import xlsxwriter
 
-from audit import cli, readers, repairs
-from audit import ingest as ingest_module
+from audit import cli, readers
 from audit.exceptions import TableError, TableErrors
+from audit.ingest import blocks as ingest_blocks
 from audit.ingest import ingest
+from audit.ingest import references as ingest_references
 from audit.store import Store, StoreWriter
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -38,9 +37,9 @@ damaged = _load("make_damaged")
 
 
 @pytest.fixture
-def stand_in(monkeypatch):
-    """Validate with the stand-in schemas, so these tests exercise ingest and nothing else."""
-    monkeypatch.setitem(sys.modules, "audit.schemas", _load("stand_in_schemas"))
+def stand_in():
+    """The stand-in schemas to validate with, so that these tests exercise ingest and nothing else."""
+    return _load("stand_in_schemas")
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +49,7 @@ def submission(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def result(stand_in, submission, tmp_path):
-    return ingest(submission, tmp_path / "store", today=TODAY)
+    return ingest(submission, tmp_path / "store", today=TODAY, schemas=stand_in)
 
 
 def _counts(result, table, sheet):
@@ -174,8 +173,8 @@ def test_files_and_sheets_not_read_are_listed(result):
 
 
 def test_ingest_is_deterministic(stand_in, submission, tmp_path):
-    a = ingest(submission, tmp_path / "a", today=TODAY).store
-    b = ingest(submission, tmp_path / "b", today=TODAY).store
+    a = ingest(submission, tmp_path / "a", today=TODAY, schemas=stand_in).store
+    b = ingest(submission, tmp_path / "b", today=TODAY, schemas=stand_in).store
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert len(files) == 20  # manifest, log, 3 quarantine files, 15 county partitions
     for rel in files:
@@ -190,7 +189,7 @@ def test_blocks_and_repeats_across_blocks(stand_in, tmp_path):
     rows[4] = rows[4].replace("F5", "F1")  # the same payment id in the first and the last block
     header = "流水号,身份证号,户编号,救助类别,所属期,发放金额,发放日期,银行账号,县区代码"
     (folder / "relief_payments.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    result = ingest(folder, tmp_path / "store", today=TODAY, chunk_rows=2)
+    result = ingest(folder, tmp_path / "store", today=TODAY, chunk_rows=2, schemas=stand_in)
     assert _counts(result, "relief_payments", "")["rows_loaded"] == 3
     assert _counts(result, "relief_payments", "")["rows_quarantined"] == 2
     pay = Store.open(result.store).read("relief_payments")
@@ -218,7 +217,7 @@ def _table_errors(folder: Path) -> Path:
 def test_table_errors_are_collected_and_name_their_location(stand_in, tmp_path):
     folder = _table_errors(tmp_path / "sub")
     with pytest.raises(TableErrors) as caught:
-        ingest(folder, tmp_path / "store")
+        ingest(folder, tmp_path / "store", schemas=stand_in)
     first, second = caught.value.errors
     assert (first.file, first.sheet, first.row, first.column) == ("staff.xlsx", "Sheet1", 1, "身份证号")
     assert "accepted headers: id_number, 身份证号" in str(first)
@@ -232,7 +231,7 @@ def test_table_errors_are_collected_and_name_their_location(stand_in, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["sub"]  # no partial store left behind
 
 
-def test_cli_exit_codes(stand_in, submission, tmp_path, capsys):
+def test_cli_exit_codes(submission, tmp_path, capsys):
     assert cli.main(["ingest", str(submission), "--store", str(tmp_path / "s"), "--today", "2025-01-01"]) == 0
     out = capsys.readouterr().out
     assert "relief_payments" in out and "(1 blank, 1 totals)" in out
@@ -255,7 +254,7 @@ def test_unreadable_file_is_a_table_error(stand_in, tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "contracts.xlsx").write_bytes(b"not a workbook")
     with pytest.raises(TableError, match="cannot open the workbook") as caught:
-        ingest(tmp_path / "sub")
+        ingest(tmp_path / "sub", schemas=stand_in)
     assert caught.value.file == "contracts.xlsx"
 
 
@@ -352,80 +351,18 @@ def test_each_file_is_read_in_its_formats_blocks_unless_told(tmp_path, monkeypat
 
 def test_hash_collisions_cost_time_not_results(stand_in, submission, tmp_path, monkeypatch):
     folder = _typed_payments(tmp_path / "sub")
-    expected = [ingest(f, tmp_path / f"{i}-whole", today=TODAY) for i, f in enumerate((folder, submission))]
+    expected = [
+        ingest(f, tmp_path / f"{i}-whole", today=TODAY, schemas=stand_in)
+        for i, f in enumerate((folder, submission))
+    ]
     # Every key then "repeats" across blocks, and every roll entry shares one hash.
-    monkeypatch.setattr(ingest_module, "_hashes", lambda text: np.zeros(len(text), dtype=np.uint64))
+    monkeypatch.setattr(ingest_blocks, "_hashes", lambda text: np.zeros(len(text), dtype=np.uint64))
     for i, f in enumerate((folder, submission)):
-        result = ingest(f, tmp_path / f"{i}-cut", today=TODAY, chunk_rows=2)
+        result = ingest(f, tmp_path / f"{i}-cut", today=TODAY, chunk_rows=2, schemas=stand_in)
         pd.testing.assert_frame_equal(result.quality, expected[i].quality)
         assert result.manifest == expected[i].manifest
         pay = Store.open(result.store).read("relief_payments")
         pd.testing.assert_frame_equal(pay, Store.open(expected[i].store).read("relief_payments"))
-
-
-def test_log_entries_built_in_arrow_have_the_layout_of_those_built_from_frames():
-    rows = np.array([7, 3, 5])
-    values = ["x", "", "2020-01-31"]
-    built = ingest_module._log_part(
-        rows,
-        pa.array(values, type=pa.large_string()),
-        table="relief_payments",
-        county_code=None,
-        file="p.csv",
-        sheet="",
-        column=ingest_module._words(["账号", None, "账号"], np.array([0, 1, 2])),
-        check="luhn",
-        message_zh="校验位不符",
-        message_en="check digit wrong",
-        action="flagged",
-    )
-    entries = {"table": "relief_payments", "county_code": None, "file": "p.csv", "sheet": "", "row": rows}
-    entries |= {"column": ["账号", None, "账号"], "value": values, "check": "luhn"}
-    entries |= {"message_zh": "校验位不符", "message_en": "check digit wrong", "action": "flagged"}
-    expected = ingest_module._compact_log(pd.DataFrame(entries))
-    assert built.schema == expected.schema  # so that the parts of the log concatenate
-    assert built.to_pylist() == expected.to_pylist()
-    # Each word once, as dictionary_encode has it: the log is sorted by the ranks of the words.
-    assert built.column("column").chunk(0).dictionary.to_pylist() == ["账号"]
-
-
-def test_schema_failures_are_logged_in_their_order_with_values_as_found():
-    raw = pd.DataFrame({"payment_id": ["P1", "P2", "P3"], "bank_account": ["6222", None, "6333"]})
-    raw = raw.astype("str")
-    store = raw.assign(
-        paid_on=np.array(["2020-01-31", "2020-02-01T12:30", "NaT"], dtype="datetime64[us]"),
-        county_code=pd.Series(["540102", None, "540103"], dtype="str"),
-        src_row=np.array([2, 3, 5]),
-    )
-    failures = [  # index, column, check, value, action
-        (2, "bank_account", "luhn", "6333", "flag"),
-        (0, "paid_on", "dates_ordered", "x", "quarantine"),
-        (1, "bank_account", "luhn", pd.NA, "flag"),
-        (0, "payment_id", "unique", "P1", "flag"),
-        (1, "amount_yuan", "cents", "12.345", "quarantine"),
-        (1, "paid_on", "dates_ordered", "y", "quarantine"),
-    ]
-    found = pd.DataFrame(failures, columns=["index", "column", "check", "value", "action"]).astype("str")
-    found["index"] = found["index"].astype("Int64")
-    found["message_en"], found["message_zh"] = found["check"] + " failed", found["check"] + "不符"
-    logged: list[pa.Table] = []
-    run = types.SimpleNamespace(add_log=logged.append, flagged=set())
-    mapping = repairs.HeaderMapping({}, {"bank_account": "银行账号"}, (), ())
-    data = types.SimpleNamespace(file="p.csv", sheet="")
-    ingest_module._Run.schema_cells(run, "relief_payments", data, mapping, raw, store, found)
-    (part,) = logged
-    shown = ("row", "county_code", "column", "value", "check", "action")
-    got = [tuple(entry[c] for c in shown) for entry in part.to_pylist()]
-    assert got == [
-        (5, "540103", "银行账号", "6333", "luhn", "flagged"),
-        (2, "540102", "paid_on", "2020-01-31", "dates_ordered", "quarantined"),
-        (3, "", "银行账号", "", "luhn", "flagged"),
-        (2, "540102", "payment_id", "P1", "unique", "flagged"),
-        (3, "", "amount_yuan", "12.345", "cents", "quarantined"),  # in neither frame: as the check saw it
-        (3, "", "paid_on", "2020-02-01 12:30:00", "dates_ordered", "quarantined"),
-    ]
-    assert part.column("message_en").to_pylist()[4] == "cents failed"
-    assert run.flagged == {("p.csv", "", 2, "payment_id", "unique")}  # flags on keys, for the later checks
 
 
 def test_checks_across_tables_read_only_the_columns_they_compare(tmp_path, monkeypatch):
@@ -440,7 +377,7 @@ def test_checks_across_tables_read_only_the_columns_they_compare(tmp_path, monke
             return _real(self, table, *args, **kwargs)
 
         monkeypatch.setattr(StoreWriter, method, record)
-    monkeypatch.setattr(ingest_module, "REFERENCE_ROWS", 5)  # payments checked 5 rows at a time
+    monkeypatch.setattr(ingest_references, "REFERENCE_ROWS", 5)  # payments checked 5 rows at a time
     result = ingest(folder, tmp_path / "store", today=TODAY, chunk_rows=7)
     # The roll comes before the payments: they are checked against it as read, not read back.
     assert asked == [("read", "beneficiaries", ("person_id",))]
@@ -474,7 +411,7 @@ def test_checking_rows_as_read_or_after_storing_gives_one_result(submission, tmp
     as_read = ingest(folder, tmp_path / "early", today=TODAY, chunk_rows=7)
     if fixture == "typed":  # P5 is paid without being on the roll
         assert (as_read.quality["check"] == "on_roll").sum() == 7
-    monkeypatch.setattr(ingest_module, "_early_tables", lambda references: frozenset())
+    monkeypatch.setattr(ingest_references, "early_tables", lambda references: frozenset())
     read_back = ingest(folder, tmp_path / "late", today=TODAY, chunk_rows=7)
     pd.testing.assert_frame_equal(read_back.quality, as_read.quality)
     assert read_back.manifest == as_read.manifest
@@ -482,53 +419,3 @@ def test_checking_rows_as_read_or_after_storing_gives_one_result(submission, tmp
         pd.testing.assert_frame_equal(
             Store.open(read_back.store).read(table), Store.open(as_read.store).read(table)
         )
-
-
-def _source(n: int, closed: list[str], fail_at: int | None = None):
-    """Items 0..n-1, noting in ``closed`` when the generator is closed; ValueError at ``fail_at``."""
-    try:
-        for i in range(n):
-            if i == fail_at:
-                raise ValueError(f"unreadable at {i}")
-            yield i
-    finally:
-        closed.append("source")
-
-
-def _stage_threads() -> list[str]:
-    import threading
-
-    return [t.name for t in threading.enumerate() if t.name in ("audit-read", "audit-repair")]
-
-
-def test_reading_and_repairing_ahead_keeps_every_block_in_order(monkeypatch):
-    monkeypatch.setattr(ingest_module, "_prepare", lambda table, mapping, block: block * 10)
-    closed: list[str] = []
-    assert list(ingest_module._repaired(None, None, _source(50, closed))) == [i * 10 for i in range(50)]
-    assert closed == ["source"]
-    assert not _stage_threads()
-
-
-def test_a_block_that_cannot_be_read_fails_the_sheet_and_stops_every_thread(monkeypatch):
-    monkeypatch.setattr(ingest_module, "_prepare", lambda table, mapping, block: block)
-    closed: list[str] = []
-    with pytest.raises(ValueError, match="unreadable at 7"):
-        list(ingest_module._repaired(None, None, _source(50, closed, fail_at=7)))
-    assert closed == ["source"]
-    assert not _stage_threads()
-
-
-def test_a_sheet_given_up_halfway_stops_reading_at_once(monkeypatch):
-    from contextlib import closing
-
-    monkeypatch.setattr(ingest_module, "_prepare", lambda table, mapping, block: block)
-    closed: list[str] = []
-    taken = []
-    with closing(ingest_module._repaired(None, None, _source(10_000, closed))) as blocks:
-        for block in blocks:
-            taken.append(block)
-            if block == 3:
-                break
-    assert taken == [0, 1, 2, 3]
-    assert closed == ["source"]  # closed, not left to the garbage collector
-    assert not _stage_threads()

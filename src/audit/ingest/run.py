@@ -1,0 +1,451 @@
+"""Ingest a county submission: read → repair → validate → quarantine → store, with row accounting.
+
+Files are taken one at a time in contract order (divisions before the tables whose county
+comes from them, the roll before the payments), and big files in blocks of rows (as many as
+their format's :data:`~audit.readers.BLOCK_ROWS`), so memory stays bounded by a block, not by
+the submission (what grows with a table is 8 bytes a row, the hash of its unique key). The
+next block is read and repaired, and the last one written, on other threads while a block is
+checked (against the tables read before it, too: see :mod:`audit.ingest.references`); the
+result does not depend on the blocks: keys repeating across blocks are quarantined as in one
+validation of the whole table (see :mod:`audit.ingest.blocks`), and the store's files
+are byte for byte the same. For every
+file and sheet, ``rows_read = rows_loaded + rows_quarantined + rows_skipped`` where the
+skipped rows are blank rows and totals rows, which are not data; the manifest records
+each count. A row that cannot be used is quarantined with its location and the reason;
+a table that cannot be used at all (unreadable file, missing column, a whole column of IDs
+stored as numbers) is a :class:`~audit.exceptions.TableError`, and every such error is
+collected before the run stops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+
+from audit import allocator, checks, readers, repairs
+from audit.contract import TABLES, Kind, Table
+from audit.exceptions import InputError, TableError, TableErrors
+from audit.ingest import result as results
+from audit.ingest.blocks import BlockKeys, Repeats, failures
+from audit.ingest.county import Counties
+from audit.ingest.discovery import discover, sha256
+from audit.ingest.pipeline import Prepared, repaired_blocks
+from audit.ingest.quality import QualityLog, entry
+from audit.ingest.references import CrossTables, staged_columns
+from audit.ingest.result import Ignored, IngestResult, SheetAccount
+from audit.ingest.rows import bad_row, quarantine_frame, store_frame
+from audit.repairs import Issue
+from audit.store import StoreWriter
+
+FUTURE_DATE = Issue(
+    "date after today",
+    "date is later than the day of ingest",
+    "日期晚于导入当日",
+)
+
+
+def ingest(
+    source_dir: str | os.PathLike,
+    store_dir: str | os.PathLike | None = None,
+    *,
+    today: dt.date | None = None,
+    keep_going: bool = False,
+    chunk_rows: int | None = None,
+    progress: Callable[[str], None] | None = None,
+    schemas: ModuleType | None = None,
+) -> IngestResult:
+    """Ingest the submission in ``source_dir`` into a store at ``store_dir`` (None: validate only).
+
+    Table-level errors are collected over every file; then, unless ``keep_going``, the run
+    stops with them (:class:`~audit.exceptions.TableErrors` when there are several) and no
+    store is written. With ``keep_going`` the tables that failed are left out and listed
+    in the manifest. ``today`` (default: the real day) flags dates later than it. Files are
+    read in blocks of ``chunk_rows`` rows (default: their format's own,
+    :data:`audit.readers.BLOCK_ROWS`). Without a store the manifest is what the store's would
+    be, less the files' SHA-256: nothing is kept for it to vouch for, and hashing a large file
+    costs as much as parsing it. ``schemas`` is the module whose ``validate`` and
+    ``referential_failures`` check the rows (default :mod:`audit.schemas`; tests give a
+    stand-in).
+    """
+    source = Path(source_dir)
+    if not source.is_dir():
+        raise InputError(f"{source}: no such folder (the submission folder holds one file per table)")
+    allocator.tune()
+    schemas = schemas if schemas is not None else default_schemas()
+    # A run that keeps no store stages only what its checks across tables read back.
+    staged = None if store_dir is not None else staged_columns(schemas)
+    writer = StoreWriter(Path(store_dir) if store_dir is not None else None, staged)
+    run = None
+    try:
+        run = _Run(
+            source,
+            writer,
+            schemas,
+            today or dt.date.today(),
+            chunk_rows,
+            progress or (lambda _line: None),
+            hash_inputs=store_dir is not None,
+        )
+        run.all()
+        if run.errors and not keep_going:
+            raise run.errors[0] if len(run.errors) == 1 else TableErrors(run.errors)
+        quality = run.log.frame()
+        manifest = run.manifest(keep_going)
+        where = writer.commit(manifest, quality) if store_dir is not None else None
+    except BaseException:
+        writer.abort()
+        raise
+    finally:
+        if run is not None:  # the manifest waited for every digest it needs; any other is not
+            run.hashing.shutdown(wait=False, cancel_futures=True)
+            run.cross.referring.shutdown(wait=True, cancel_futures=True)
+        checks.forget_known()  # the roll's lookup set is tens of megabytes for a big city
+    if store_dir is None:
+        writer.abort()
+    return IngestResult(where, tuple(run.accounts), tuple(run.ignored), quality, manifest, tuple(run.errors))
+
+
+def default_schemas() -> ModuleType:
+    """:mod:`audit.schemas`, imported when needed: pandera takes most of a second to import."""
+    return importlib.import_module("audit.schemas")
+
+
+class _Run:
+    """The state of one ingest: accounting, the log, and what later tables need of earlier ones."""
+
+    def __init__(
+        self,
+        source: Path,
+        writer: StoreWriter,
+        schemas: ModuleType,
+        today: dt.date,
+        chunk_rows: int | None,
+        progress: Callable[[str], None],
+        *,
+        hash_inputs: bool = True,
+    ) -> None:
+        self.source, self.writer, self.today = source, writer, np.datetime64(today, "us")
+        self.hash_inputs = hash_inputs  # a run that keeps no store writes no manifest to prove it
+        self.chunk_rows, self.progress = chunk_rows, progress
+        self.schemas = schemas
+        self.accounts: list[SheetAccount] = []
+        self.ignored: list[Ignored] = []
+        self.errors: list[TableError] = []
+        self.files: dict[str, list[Path]] = {}
+        self.log = QualityLog()
+        self.counties = Counties()
+        self.keys = BlockKeys()
+        self.loaded: list[str] = []  # tables that made it into the store
+        self.labels: dict[tuple[str, str, str], repairs.HeaderMapping] = {}  # (table, file, sheet) -> headers
+        self.cross = CrossTables(schemas, writer, self.log, self.labels, self.accounts, self.loaded)
+        # Each file is hashed for the manifest while it is read: hashlib runs without the GIL.
+        self.hashing = ThreadPoolExecutor(1, thread_name_prefix="audit-sha256")
+        self.digests: dict[Path, Future[str]] = {}
+
+    # ------------------------------------------------------------------------------- tables
+
+    def all(self) -> None:
+        self.files, ignored = discover(self.source)
+        self.ignored.extend(ignored)
+        for table in TABLES:
+            paths = self.files.get(table, [])
+            if not paths:
+                continue
+            try:
+                if len(paths) > 1:
+                    raise TableError(
+                        f"several files for table {table} ({', '.join(p.name for p in paths)}): keep one",
+                        file=paths[0].name,
+                    )
+                self.table(table, paths[0])
+                self.loaded.append(table)
+            except TableError as exc:
+                self.errors.append(exc)
+                self.drop(table)
+        if self.loaded:
+            self.cross.referential()
+        for account in self.accounts:
+            account.check()
+
+    def drop(self, table: str) -> None:
+        """Forget a table that failed: its rows, its accounting and its log entries."""
+        self.writer.drop_table(table)
+        files = {a.file for a in self.accounts if a.table == table}
+        self.accounts[:] = [a for a in self.accounts if a.table != table]  # shared with `cross`
+        self.log.drop(table, files)
+        self.counties.dropped(table)
+
+    def table(self, name: str, path: Path) -> None:
+        if self.hash_inputs:
+            self.digests.setdefault(path, self.hashing.submit(sha256, path))
+        # Every table the checks of an early table point to is loaded: its rows are checked as read.
+        self.cross.begin(name)
+        ignored = len(self.ignored)
+        repeats: dict[str, Repeats] = {}
+        while True:
+            self.read_file(name, path, repeats)
+            repeats = self.keys.repeated_keys(repeats)
+            if not repeats:
+                break
+            # Keys repeat across blocks: read the table again with them known, so that each block
+            # reports them as one validation of the whole table would (see `BlockKeys.repeated_keys`).
+            self.drop(name)
+            del self.ignored[ignored:]
+        self.writer.close_table(name)
+        self.cross.end(name)
+        self.counties.closed(name)
+        loaded = sum(self.writer.counts.get(name, {}).values())
+        self.progress(f"{path.name}: {loaded} rows loaded")
+
+    def read_file(self, name: str, path: Path, repeats: dict[str, Repeats]) -> None:
+        """Read, repair, validate and stage every sheet of one file."""
+        self.keys.start([c.name for c in TABLES[name].columns if c.unique], repeats)
+        self.cross.restart()
+        reader = readers.reader_for(path)
+        used, unmatched = 0, []
+        for data in reader(path, path.name, name, self.chunk_rows or readers.block_rows_for(path)):
+            if data.header is None:
+                if data.empty:
+                    self.ignored.append(Ignored(_where(data), "empty sheet"))
+                else:
+                    unmatched.append(data)
+                continue
+            used += 1
+            self.sheet(name, data)
+        if not used:
+            only = unmatched[0].sheet if len(unmatched) == 1 and unmatched[0].sheet else None
+            raise TableError(_no_header(name), file=path.name, sheet=only)
+        for data in unmatched:
+            self.ignored.append(Ignored(_where(data), f"no header of table {name} found: sheet not read"))
+
+    def sheet(self, name: str, data: readers.SheetData) -> None:
+        table = TABLES[name]
+        mapping = repairs.map_headers(name, data.header.labels)
+        sheet_county = self.counties.sheet_county(data.sheet)
+        missing = [c for c in mapping.missing if not (c == "county_code" and sheet_county)]
+        if missing:
+            raise TableError(
+                _missing(name, missing),
+                file=data.file,
+                sheet=data.sheet or None,
+                row=data.header_rows[-1] if data.header_rows else None,
+                column=table.column(missing[0]).zh,
+            )
+        account = SheetAccount(name, data.file, data.sheet, data.header_rows, ignored_columns=mapping.ignored)
+        self.accounts.append(account)
+        self.labels[(name, data.file, data.sheet)] = mapping
+        lost: dict[str, list[int]] = {}  # column -> [values present, values with lost digits, first row]
+        blank_first = 0
+        with closing(repaired_blocks(table, mapping, data.blocks)) as blocks:
+            for block in blocks:
+                first = self.block(table, data, mapping, sheet_county, block, account, lost)
+                blank_first = blank_first or first
+        for bad in data.bad_rows:
+            bad_row(self.log, self.writer, table, data, mapping, sheet_county, bad, account)
+        if account.rows_blank:
+            self.log.note(name, None, data, "", repairs.BLANK_ROWS, account.rows_blank, blank_first, "", "")
+        for pos, (count, row) in sorted(data.merged_fills.items()):
+            column = next((c for c, p in mapping.positions.items() if p == pos), None)
+            if column is not None:
+                label = mapping.label(column)
+                self.log.note(name, None, data, label, repairs.MERGED_FILLED, count, row, "", "")
+        for column, (present, gone, row) in lost.items():
+            if present and gone == present:
+                raise TableError(
+                    "every value of the column was stored as a number and lost its last digits "
+                    "(e.g. 5.40102E+17): format the column as text in the source system and export again",
+                    file=data.file,
+                    sheet=data.sheet or None,
+                    row=row,
+                    column=mapping.label(column),
+                )
+        account.check()
+
+    # -------------------------------------------------------------------------------- blocks
+
+    def block(
+        self,
+        table: Table,
+        data: readers.SheetData,
+        mapping: repairs.HeaderMapping,
+        sheet_county: str | None,
+        block: Prepared,
+        account: SheetAccount,
+        lost: dict[str, list[int]],
+    ) -> int:
+        """Validate and store one repaired block; returns the first blank row (0 when none)."""
+        frame, blank, totals = block.frame, block.blank, block.totals
+        account.rows_read += len(frame)
+        account.rows_blank += int(blank.sum())
+        account.rows_totals += int(totals.sum())
+        for i in np.flatnonzero(totals):
+            text = next((str(v) for v in frame.iloc[i] if isinstance(v, str) and v.strip()), "")
+            found = entry(
+                table.name, None, data, int(block.all_rows[i]), "", text, repairs.TOTALS_ROW, "repaired"
+            )
+            self.log.add(pd.DataFrame([found]))
+        first_blank = int(block.all_rows[blank][0]) if blank.any() else 0
+        raw, rows = block.raw, block.rows
+        if raw.empty:
+            return first_blank
+        self.keys.batches += 1
+
+        typed: dict[str, pd.Series] = {}
+        failed_cells: list[tuple[str, Issue, np.ndarray]] = []
+        fixes: list[tuple[str, Issue, np.ndarray]] = []
+        for column in raw.columns:
+            spec = table.column(column)
+            result = block.repaired[column]
+            typed[column] = result.values
+            failed_cells += [(column, issue, mask) for issue, mask in result.failures.items()]
+            fixes += [(column, issue, mask) for issue, mask in result.repairs.items()]
+            if spec.kind in (Kind.ID_NUMBER, Kind.ACCOUNT):
+                present = block.present[column]
+                gone = result.failures.get(repairs.DIGITS_LOST, np.zeros(len(raw), dtype=bool))
+                seen = lost.setdefault(column, [0, 0, 0])
+                seen[0] += int(present.sum())
+                seen[1] += int(gone.sum())
+                if gone.any() and not seen[2]:
+                    seen[2] = int(rows[np.argmax(gone)])
+        county = self.counties.county(table.name, typed, sheet_county, len(raw))
+        store = store_frame(table, typed, county, data, rows)
+        if county is not None:
+            unknown = county.isna().to_numpy(copy=True)
+            # A county lost because its source value failed is that value's failure, not a second one.
+            source = self.counties.source(table.name)
+            for column, _issue, mask in failed_cells:
+                if column == source:
+                    unknown &= ~mask
+            if unknown.any():
+                failed_cells.append(("county_code", self.counties.unknown(table.name), unknown))
+        self.counties.stored(table.name, store)
+
+        failed = np.zeros(len(raw), dtype=bool)
+        for _column, _issue, mask in failed_cells:
+            failed |= mask
+        candidates = store[~failed] if failed.any() else store
+        referring = self.cross.submit(table.name, candidates)
+        found = failures(self.schemas.validate(table.name, candidates))
+        found = self.keys.unique_across_blocks(self.schemas, table.name, candidates, found)
+        row_level = found[found["index"].notna()]
+        self.table_level(table.name, data, mapping, found[found["index"].isna()])
+        positions = row_level["index"].to_numpy(dtype=np.int64)
+        quarantined = failed.copy()
+        quarantined[positions[(row_level["action"] == "quarantine").to_numpy()]] = True
+        loaded = ~quarantined
+
+        # Log: one entry per failing cell of a quarantined row, one per flag.
+        for column, issue, mask in failed_cells:
+            label = mapping.label(column)
+            values = raw[column] if column in raw else store[column]
+            self.log.cells(table.name, data, rows, county, mask, label, values, issue, "quarantined")
+        if len(row_level):
+            self.log.schema_cells(table.name, data, mapping, raw, store, row_level)
+        self.future_dates(table, data, mapping, raw, store, loaded)
+        for column, issue, mask in fixes:
+            self.log.repairs_done(
+                table.name,
+                data,
+                rows,
+                county,
+                mapping.label(column),
+                raw[column],
+                typed[column],
+                issue,
+                mask & loaded,
+            )
+
+        self.cross.collect(table.name, referring, loaded[~failed])
+        self.writer.append(table.name, store[loaded] if quarantined.any() else store)
+        if quarantined.any():
+            self.writer.quarantine(
+                table.name, quarantine_frame(table, raw, store, quarantined, failed_cells, row_level)
+            )
+        account.rows_loaded += int(loaded.sum())
+        account.rows_quarantined += int(quarantined.sum())
+        return first_blank
+
+    def table_level(
+        self, table: str, data: readers.SheetData, mapping: repairs.HeaderMapping, found: pd.DataFrame
+    ) -> None:
+        """Failures about a whole column: a quarantine one stops the table, a flag one is logged."""
+        for failure in found.itertuples(index=False):
+            label = mapping.label(failure.column) if isinstance(failure.column, str) else ""
+            if failure.action == "quarantine":
+                raise TableError(
+                    str(failure.message_en), file=data.file, sheet=data.sheet or None, column=label
+                )
+            issue = Issue(str(failure.check), str(failure.message_en), str(failure.message_zh))
+            self.log.add(pd.DataFrame([entry(table, None, data, None, label, "", issue, "flagged")]))
+
+    def future_dates(
+        self,
+        table: Table,
+        data: readers.SheetData,
+        mapping: repairs.HeaderMapping,
+        raw: pd.DataFrame,
+        store: pd.DataFrame,
+        loaded: np.ndarray,
+    ) -> None:
+        """Flag dates later than today: kept, since the rest of the row is sound, but surely mistyped."""
+        county = store.get("county_code", None)
+        rows = store["src_row"].to_numpy()
+        day = str(self.today)[:10]
+        en, zh = f"{FUTURE_DATE.message_en} ({day})", f"{FUTURE_DATE.message_zh}（{day}）"
+        issue = Issue(FUTURE_DATE.check, en, zh)
+        for column in table.columns:
+            if column.kind is Kind.DATE and column.name in raw:
+                late = loaded & (store[column.name].to_numpy() > self.today)
+                label = mapping.label(column.name)
+                self.log.cells(
+                    table.name, data, rows, county, late, label, raw[column.name], issue, "flagged"
+                )
+
+    # ---------------------------------------------------------------------------- outputs
+
+    def digest(self, path: Path) -> dict[str, str]:
+        """``{"sha256": ...}`` of a source file, or nothing when the run does not hash its inputs."""
+        if not self.hash_inputs:
+            return {}
+        return {"sha256": self.digests[path].result() if path in self.digests else sha256(path)}
+
+    def manifest(self, keep_going: bool) -> dict:
+        """What the store holds and where every row came from (see :func:`audit.ingest.result.manifest`)."""
+        return results.manifest(
+            self.files,
+            self.accounts,
+            self.ignored,
+            self.loaded,
+            self.writer.counts,
+            self.errors if keep_going else None,
+            self.digest,
+        )
+
+
+def _where(data: readers.SheetData) -> str:
+    return f"{data.file} (sheet {data.sheet})" if data.sheet else data.file
+
+
+def _no_header(table: str) -> str:
+    headers = "; ".join(f"{c.zh} / {c.name}" for c in TABLES[table].columns if c.required)
+    return (
+        f"no header row found in the first {repairs.HEADER_SCAN_ROWS} rows: a row naming at least "
+        f"{repairs.header_threshold(table)} of the columns of {table} ({headers}) is expected"
+    )
+
+
+def _missing(table: str, columns: list[str]) -> str:
+    parts = [f"{c} (accepted headers: {', '.join(repairs.accepted_headers(table, c))})" for c in columns]
+    hint = ""
+    if "county_code" in columns:
+        hint = "; or split the table into one sheet per county, named after the county"
+    return f"required column missing: {'; '.join(parts)}{hint}"
