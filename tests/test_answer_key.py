@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -22,9 +21,9 @@ from audit.ingest import ingest
 from audit.params import load_params
 from audit.rules import RULES, run_rules
 from audit.store import Store
+from fixtures import PARAMS_FILE
 
-ROOT = Path(__file__).resolve().parents[1]
-PARAMS = load_params(ROOT / "params" / "lhasa-2020.yaml")
+PARAMS = load_params(PARAMS_FILE)
 KEY = ["rule_id", "county_code", "entity_type", "entity_id"]
 # After the audit year: no planted birth date or event is "in the future".
 TODAY = dt.date(2021, 3, 1)

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from fixtures import ROOT
+
 TINY = ["--scale", "1", "--repeat", "1", "--persons", "500", "--counties", "1", "--peer-rows", "5000"]
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from audit import contractdoc
 from audit.contract import TABLES
+from fixtures import ROOT
 
-COMMITTED = Path(__file__).resolve().parents[1] / "docs" / "data-contract.md"
+COMMITTED = ROOT / "docs" / "data-contract.md"
 
 
 def test_committed_documentation_is_up_to_date() -> None:

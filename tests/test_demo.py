@@ -22,11 +22,11 @@ from audit import cli
 from audit.contract import header_map
 from audit.demo import DEFAULT_SEED, KEY_FILE, generate
 from audit.params import load_params
+from fixtures import PARAMS_FILE
 
 pytestmark = pytest.mark.xdist_group("demo")  # one worker generates the folder once
 
-ROOT = Path(__file__).resolve().parents[1]
-PARAMS = load_params(ROOT / "params" / "lhasa-2020.yaml")
+PARAMS = load_params(PARAMS_FILE)
 COUNTIES = {
     "540102": ("城关区", "区"),
     "540103": ("堆龙德庆区", "区"),

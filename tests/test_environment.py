@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import tomllib
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[1]
+from fixtures import ROOT
+
 # pip extras that conda-forge ships as separate packages
 CONDA_SPLIT = {"dask[distributed]": ("dask", "distributed")}
 

@@ -27,7 +27,7 @@ from audit.findings import (
 )
 from audit.rules import run_rules
 from audit.rules.evidence import finding_rows
-from rule_tables import COUNTY, OTHER, frame, params, resident_id
+from fixtures.rule_tables import COUNTY, OTHER, frame, params, resident_id
 
 P = params()
 

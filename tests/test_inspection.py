@@ -12,17 +12,13 @@ import pytest
 from audit import inspection
 from audit.exceptions import ParameterError
 from audit.findings import read_register
+from fixtures import ROOT
 from fixtures import store_builder as fx
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def place(tmp_path_factory) -> dict[str, str]:
-    base = tmp_path_factory.mktemp("inspection")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AUDIT_ALLOWED_ROOTS", str(base))  # the fixture store lives outside the project
-        yield {"store": str(fx.build_store(base / "store")), "out": str(base / "out")}
+def place(store_place) -> dict[str, str]:
+    return {"store": str(store_place / "store"), "out": str(store_place / "out")}
 
 
 @pytest.fixture(scope="module")

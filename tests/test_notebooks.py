@@ -12,15 +12,14 @@ import ast
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from audit.runspec import AREAS, DEFAULTS
-from fixtures import store_builder
+from fixtures import ROOT, store_builder
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = ROOT / "notebooks"
 NAMES = ("contracts", "staffing", "relief", "city")
 
 # nodes a thin notebook never needs: definitions, loops, comprehensions over data, context managers

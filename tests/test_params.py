@@ -11,7 +11,7 @@ import yaml
 
 from audit.exceptions import ParameterError
 from audit.params import Params, load_params, params_digest
-from rule_tables import PARAMS_FILE
+from fixtures import PARAMS_FILE
 
 
 def test_the_lhasa_file_loads_with_the_catalogue_defaults():

@@ -12,57 +12,46 @@ from audit import inspection, ruleruns
 from audit.exceptions import ParameterError
 from audit.params import load_params
 from audit.store import Store
+from fixtures import PARAMS_FILE
 from fixtures import store_builder as fx
 
-ROOT = Path(__file__).resolve().parents[1]
-PARAMS = ROOT / "params" / "lhasa-2020.yaml"
 
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("ruleruns")
-    fx.build_store(base / "store")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AUDIT_ALLOWED_ROOTS", str(base))  # the fixture store lives outside the project
-        yield base
-
-
-def test_a_kept_county_run_reads_back_as_it_was_computed(base, tmp_path):
-    store = Store.open(base / "store")
-    params = load_params(PARAMS)
+def test_a_kept_county_run_reads_back_as_it_was_computed(store_place, tmp_path):
+    store = Store.open(store_place / "store")
+    params = load_params(PARAMS_FILE)
     computed = ruleruns.run_county(ruleruns.county_tables(store, fx.COUNTY), params, fx.COUNTY)
     where = ruleruns.folder(tmp_path, fx.COUNTY)
-    written = ruleruns.build(base / "store", PARAMS, fx.COUNTY, where)
+    written = ruleruns.build(store_place / "store", PARAMS_FILE, fx.COUNTY, where)
     assert [p.name for p in written] == ["findings.parquet", "results.parquet", "stamp.json"]
-    kept = ruleruns.load(where, ruleruns.stamp(store, PARAMS, fx.COUNTY))
+    kept = ruleruns.load(where, ruleruns.stamp(store, PARAMS_FILE, fx.COUNTY))
     pd.testing.assert_frame_equal(kept.findings, computed.findings)
     pd.testing.assert_frame_equal(kept.results, computed.results)
     assert kept.findings["rule_id"].value_counts().to_dict() == fx.EXPECTED_FINDINGS
     assert (kept.scope, kept.county) == ("county", fx.COUNTY)
 
 
-def test_keeping_a_run_twice_gives_the_same_bytes(base, tmp_path):
-    first = ruleruns.build(base / "store", PARAMS, ruleruns.CITY, tmp_path / "a")
-    second = ruleruns.build(base / "store", PARAMS, ruleruns.CITY, tmp_path / "b")
+def test_keeping_a_run_twice_gives_the_same_bytes(store_place, tmp_path):
+    first = ruleruns.build(store_place / "store", PARAMS_FILE, ruleruns.CITY, tmp_path / "a")
+    second = ruleruns.build(store_place / "store", PARAMS_FILE, ruleruns.CITY, tmp_path / "b")
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
 
 
-def test_the_city_run_holds_the_city_wide_rules_and_the_bureau(base, tmp_path):
-    store = Store.open(base / "store")
+def test_the_city_run_holds_the_city_wide_rules_and_the_bureau(store_place, tmp_path):
+    store = Store.open(store_place / "store")
     where = tmp_path / "city"
-    ruleruns.build(base / "store", PARAMS, ruleruns.CITY, where)
-    kept = ruleruns.load(where, ruleruns.stamp(store, PARAMS, ruleruns.CITY))
+    ruleruns.build(store_place / "store", PARAMS_FILE, ruleruns.CITY, where)
+    kept = ruleruns.load(where, ruleruns.stamp(store, PARAMS_FILE, ruleruns.CITY))
     assert kept.findings["rule_id"].value_counts().to_dict() == fx.EXPECTED_CITY
     assert set(kept.results["scope"]) == {"city", "county"}  # the bureau's rows run like a county's
     assert kept.scope == "city"
 
 
-def test_no_kept_run_is_none_and_one_from_other_inputs_is_refused(base, tmp_path):
-    store = Store.open(base / "store")
-    expected = ruleruns.stamp(store, PARAMS, fx.COUNTY)
+def test_no_kept_run_is_none_and_one_from_other_inputs_is_refused(store_place, tmp_path):
+    store = Store.open(store_place / "store")
+    expected = ruleruns.stamp(store, PARAMS_FILE, fx.COUNTY)
     assert ruleruns.load(tmp_path / "nothing", expected) is None
     where = tmp_path / "kept"
-    ruleruns.build(base / "store", PARAMS, fx.COUNTY, where)
+    ruleruns.build(store_place / "store", PARAMS_FILE, fx.COUNTY, where)
     other = {**expected, "params_sha256": "0" * 64}
     with pytest.raises(
         ParameterError, match=r"made from other inputs \(params_sha256 differ\).*rules_from = None"
@@ -73,10 +62,10 @@ def test_no_kept_run_is_none_and_one_from_other_inputs_is_refused(base, tmp_path
         ruleruns.load(where, expected)
 
 
-def _planted(base: Path, run: Path, unit: str) -> None:
+def _planted(store_place: Path, run: Path, unit: str) -> None:
     """Keep a run for ``unit`` whose one finding no rule could make: reading it shows it came from disk."""
-    store = Store.open(base / "store")
-    params = load_params(PARAMS)
+    store = Store.open(store_place / "store")
+    params = load_params(PARAMS_FILE)
     real = (
         ruleruns.run_county(ruleruns.county_tables(store, unit), params, unit)
         if unit != ruleruns.CITY
@@ -84,31 +73,31 @@ def _planted(base: Path, run: Path, unit: str) -> None:
     )
     one = real.findings.iloc[:1].assign(description_en="planted on disk", description_zh="磁盘上的")
     kept = type(real)(findings=one, results=real.results, scope=real.scope, county=real.county)
-    ruleruns.save(kept, ruleruns.folder(run, unit), ruleruns.stamp(store, PARAMS, unit))
+    ruleruns.save(kept, ruleruns.folder(run, unit), ruleruns.stamp(store, PARAMS_FILE, unit))
 
 
-def test_a_notebook_given_rules_from_reads_the_kept_run(base):
-    tmp_path = base / "notebook"  # inside the allowed folder
+def test_a_notebook_given_rules_from_reads_the_kept_run(store_place):
+    tmp_path = store_place / "notebook"  # inside the allowed folder
     run = tmp_path / "run"
-    _planted(base, run, fx.COUNTY)
+    _planted(store_place, run, fx.COUNTY)
     county = inspection.open_county(
-        fx.COUNTY, store=str(base / "store"), out=str(tmp_path / "out"), lang="en", rules_from=str(run)
+        fx.COUNTY, store=str(store_place / "store"), out=str(tmp_path / "out"), lang="en", rules_from=str(run)
     )
     assert county.findings()["description_en"].tolist() == ["planted on disk"]
     # a county with no kept run in that folder runs its rules itself
     other = inspection.open_county(
-        fx.OTHER_COUNTY, store=str(base / "store"), out=str(tmp_path / "out"), rules_from=str(run)
+        fx.OTHER_COUNTY, store=str(store_place / "store"), out=str(tmp_path / "out"), rules_from=str(run)
     )
     assert len(other.findings()) == sum(fx.EXPECTED_OTHER_COUNTY.values())
 
 
-def test_the_roll_up_reads_every_kept_run_and_covers_the_listed_counties(base):
-    tmp_path = base / "roll-up"  # inside the allowed folder
+def test_the_roll_up_reads_every_kept_run_and_covers_the_listed_counties(store_place):
+    tmp_path = store_place / "roll-up"  # inside the allowed folder
     run = tmp_path / "run"
-    _planted(base, run, fx.COUNTY)
-    _planted(base, run, ruleruns.CITY)
+    _planted(store_place, run, fx.COUNTY)
+    _planted(store_place, run, ruleruns.CITY)
     city = inspection.open_city(
-        store=str(base / "store"),
+        store=str(store_place / "store"),
         out=str(tmp_path / "out"),
         lang="en",
         rules_from=str(run),
@@ -121,8 +110,8 @@ def test_the_roll_up_reads_every_kept_run_and_covers_the_listed_counties(base):
     assert f"../{fx.COUNTY}/report.html" in links and f"../{fx.OTHER_COUNTY}/" not in links
 
 
-def test_the_stamp_names_the_unit_and_hashes_of_store_and_parameters(base):
-    stamp = ruleruns.stamp(Store.open(base / "store"), PARAMS, fx.COUNTY)
+def test_the_stamp_names_the_unit_and_hashes_of_store_and_parameters(store_place):
+    stamp = ruleruns.stamp(Store.open(store_place / "store"), PARAMS_FILE, fx.COUNTY)
     assert stamp["unit"] == fx.COUNTY
     assert len(stamp["store_manifest_sha256"]) == len(stamp["params_sha256"]) == 64
     assert json.loads(json.dumps(stamp)) == stamp

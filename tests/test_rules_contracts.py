@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from audit.rules import run_rule
-from rule_tables import CITY, COUNTY, OTHER, TOWN, TOWN2, credit_code, frame, one_township, params
+from fixtures.rule_tables import CITY, COUNTY, OTHER, TOWN, TOWN2, credit_code, frame, one_township, params
 
 P = params()
 

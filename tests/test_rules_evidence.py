@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from audit.rules.evidence import MAX_SOURCES, finding_rows, grouped_sources, sources, text, yuan
-from rule_tables import frame
+from fixtures.rule_tables import frame
 
 
 def test_sources_cite_table_file_sheet_row():

@@ -8,7 +8,7 @@ import pytest
 from audit.exceptions import ParameterError, RuleError
 from audit.findings import REGISTER_COLUMNS
 from audit.rules import RESULT_COLUMNS, run_rule, run_rules
-from rule_tables import CITY, COUNTY, OTHER, frame, params
+from fixtures.rule_tables import CITY, COUNTY, OTHER, frame, params
 
 P = params()
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from audit.rules import run_rule
-from rule_tables import CITY, COUNTY, OTHER, TOWN, TOWN2, frame, one_township, params, resident_id
+from fixtures.rule_tables import CITY, COUNTY, OTHER, TOWN, TOWN2, frame, one_township, params, resident_id
 
 P = params()
 OTHER_TOWN = "540103001"

@@ -6,7 +6,7 @@ import pytest
 
 from audit.exceptions import InputError
 from audit.rules.tables import Tables, missing_reason
-from rule_tables import CITY, COUNTY, OTHER, frame
+from fixtures.rule_tables import CITY, COUNTY, OTHER, frame
 
 
 def test_tables_not_given_are_missing():

@@ -8,8 +8,8 @@ import pytest
 
 from audit.exceptions import EXIT_INPUT, ParameterError
 from audit.runspec import ALLOWED_ROOTS_ENV, parameter_names, project_root, validate_spec
+from fixtures import PARAMS_FILE, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 COUNTIES = ("540102", "540103")
 
 
@@ -33,12 +33,12 @@ def test_a_good_spec_has_absolute_paths_and_string_codes(place, tmp_path):
         {**place, "county": "540103", "lang": "en", "seed": 7, "run_id": "r1"}, tmp_path, scope="county"
     )
     assert spec.county == "540103" and spec.lang == "en" and spec.seed == 7 and spec.pii == "masked"
-    assert spec.params == ROOT / "params" / "lhasa-2020.yaml"  # relative to the project, not the cwd
+    assert spec.params == PARAMS_FILE  # relative to the project, not the cwd
     assert spec.store == (tmp_path / "store").resolve()
     assert spec.notebook_parameters() == {
         "county": "540103",
         "store": str((tmp_path / "store").resolve()),
-        "params": str(ROOT / "params" / "lhasa-2020.yaml"),
+        "params": str(PARAMS_FILE),
         "out": str((tmp_path / "out").resolve()),
         "lang": "en",
         "pii": "masked",
