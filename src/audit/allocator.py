@@ -3,11 +3,10 @@
 Every block of an ingest allocates, and frees, Arrow buffers of tens of megabytes. Arrow's
 default allocator on Linux (mimalloc) hands freed pages back to the system within
 milliseconds, so each block faults its memory in again. jemalloc, told to keep freed pages
-for a second, reuses them instead. Measured on 2 M relief payments, each ingest in a fresh
-process (benchmarks/ingest_bench.py): system time 0.6-1.4 s → 0.3-0.5 s and wall time
-1.74-2.15 s → 1.57-1.74 s from Parquet, 2.3-2.5 s → 1.9-2.0 s from CSV, with the peak RSS
-no higher. The system allocator (glibc) saved as much time but raised the peak from CSV by a
-third, its heaps fragmented by buffers freed on other threads.
+for a second, reuses them instead: less system time and wall time, with the peak memory no
+higher. The system allocator (glibc) saved as much time but raised the peak from CSV, its
+heaps fragmented by buffers freed on other threads. The measurements are in
+benchmarks/RESULTS.md (notes, "Measurements behind the code").
 
 The choice is process-wide and changes where memory comes from, never a result.
 """

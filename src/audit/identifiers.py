@@ -874,8 +874,8 @@ class _KeySet:
 class TextSet:
     """A set of texts to look many columns up in: built once, each lookup costs its own column only.
 
-    Arrow's ``is_in`` builds a hash table of the set on every call, which for a roll of
-    1.6 M people is half a second per slice of payments checked against it. Here values of
+    Arrow's ``is_in`` builds a hash table of the set on every call, which for a roll of a
+    city's people costs more than the lookup of a slice of payments itself. Here values of
     digits (resident IDs, codes) are kept as exact keys (:func:`decimal_keys`) in a
     :class:`_KeySet`, looked up with no text to confirm. The other values' 64-bit hashes go into
     a hash table once (pandas' index engine, kept with the index); a lookup hashes the column,

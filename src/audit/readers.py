@@ -84,10 +84,9 @@ TEXT_BLOCK_ROWS = 131_072
 blocks twice as big cost as much time, so the block stays small."""
 
 COLUMNAR_BLOCK_ROWS = 524_288
-"""Rows of a block of Parquet: decoding needs no buffer beyond the columns, and each block costs
-about 20 ms of CPU whatever its size (pandas frames and the like). On the ×100 demo, validation
-in blocks four times as big as text's (small row groups joined) took a sixth less time and an
-eighth less CPU, its peak memory going from 0.31 to 0.37 × the payments' frame."""
+"""Rows of a block of Parquet: decoding needs no buffer beyond the columns, and each block has a
+fixed cost whatever its size (pandas frames and the like), so bigger blocks save time for a
+little more memory (benchmarks/RESULTS.md, notes, "Measurements behind the code")."""
 
 
 PIPELINE_BLOCKS = 8

@@ -11,8 +11,8 @@ the checks that only flag (:data:`SOFT_CHECKS`) and the checks across tables
 checks rather than ``schema.validate(lazy=True)``. pandera's dtype checks do not hold the
 contract's dtypes (pandera 0.35 accepts object columns for ``str`` and any unit for
 datetimes), its failure cases need reshaping into the bilingual log anyway, and the loop can
-share checks between the calling thread and a kept helper: on 2 M relief payments it uses
-about 0.22 s of CPU on one thread against pandera's 1.16 s for the same checks. The pandera
+share checks between the calling thread and a kept helper, at a fifth of pandera's CPU for
+the same checks (benchmarks/RESULTS.md, notes, "Measurements behind the code"). The pandera
 objects stay the definition: the loop reads their dtype, nullable, unique, required and
 checks, and a test runs pandera itself on the same schemas to show both find the same failing
 rows.

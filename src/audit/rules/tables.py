@@ -53,8 +53,8 @@ def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its Arrow-backed columns in one chunk each (a shallow copy when any is not).
 
     Parquet read by row groups gives columns in many chunks, and pyarrow's take on a
-    chunked column first joins the chunks: every row selection of a rule would pay for that
-    (0.1 s a selection on a million payments); joining them once here costs about as much.
+    chunked column first joins the chunks: every row selection of a rule would pay for that;
+    joining them once here costs about as much as one selection.
     """
     joined = {}
     for name in frame.columns:
