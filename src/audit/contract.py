@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from audit.vocabulary import FUNDS, PURPOSES
+
 
 class Kind(StrEnum):
     """What sort of value a column holds; ingest repairs and schemas check by kind."""
@@ -79,8 +81,6 @@ TOWNSHIP_KINDS = ("乡", "镇", "街道")
 CONTRACTOR_TYPES = ("社会组织", "劳务公司", "事业单位", "其他")
 EDUCATION_LEVELS = ("博士研究生", "硕士研究生", "本科", "大专", "中专", "高中", "初中及以下")
 """Highest first: a lower index is a higher level."""
-FUNDS = ("社会救助专项资金", "县级财政")
-PURPOSES = ("救助金", "购买服务", "其他")
 PROGRAMMES = ("城市低保", "农村低保", "特困集中供养", "特困分散供养", "孤儿")
 
 # The county column every table may carry; tables that lack it get it derived at ingest.

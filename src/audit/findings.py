@@ -34,6 +34,7 @@ import pyarrow.parquet as pq
 
 from audit.exceptions import RuleError
 from audit.exports import write_csv, write_xlsx
+from audit.vocabulary import AREA_RANK
 
 REGISTER_COLUMNS = (
     "finding_id",
@@ -52,7 +53,6 @@ REGISTER_COLUMNS = (
 """The register's columns, in order (docs/architecture.md)."""
 
 _TEXT_COLUMNS = tuple(c for c in REGISTER_COLUMNS if c != "amount_yuan")
-_AREA_ORDER = {"C": 0, "S": 1, "F": 2}
 
 
 def finding_id(rule_id: str, entity_type: str, entity_id: str, county_code: str | None = None) -> str:
@@ -145,7 +145,7 @@ def sort_register(findings: pd.DataFrame) -> pd.DataFrame:
         return findings.reset_index(drop=True)
     keys = pd.DataFrame(
         {
-            "_area": findings["area"].map(_AREA_ORDER).fillna(9).astype("int64"),
+            "_area": findings["area"].map(AREA_RANK).fillna(9).astype("int64"),
             "_number": findings["rule_id"].str.slice(1).astype("int64"),
         },
         index=findings.index,

@@ -13,9 +13,9 @@ from typing import Any, Literal
 import pandas as pd
 
 from audit.manifest import read_manifest, write_atomically
+from audit.vocabulary import SEVERITY_RANK
 
 CHANGES = ("new", "resolved", "persisting")
-_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2, "info": 3}
 State = Literal["compared", "failed in old run", "failed in new run", "only in old run", "only in new run"]
 
 
@@ -87,7 +87,7 @@ def compare(old_dir: Path, new_dir: Path) -> FollowUp:
         findings = findings.assign(
             _unit=findings["unit"].map(rank),
             _change=findings["change"].map(CHANGES.index),
-            _severity=findings["severity"].map(_SEVERITY_ORDER).fillna(9),
+            _severity=findings["severity"].map(SEVERITY_RANK).fillna(9),
         )
         findings = findings.sort_values(["_unit", "_change", "_severity", "rule_id", "finding_id"])
         findings = findings.drop(columns=["_unit", "_change", "_severity"]).reset_index(drop=True)

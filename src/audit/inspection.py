@@ -38,17 +38,13 @@ from audit.i18n import has_label, label
 from audit.params import Params, load_params, params_digest
 from audit.privacy import mask_findings, mask_frame, mask_quality
 from audit.runspec import DEFAULTS, RunSpec, project_root, validate_spec
+from audit.vocabulary import AREAS, PURCHASE, RELIEF, SEVERITIES, SPECIAL_FUND
 
-AREA_LETTERS: tuple[str, ...] = ("C", "S", "F")
-SEVERITIES: tuple[str, ...] = ("high", "medium", "low", "info")
 CHARTS: dict[str, str] = {"contracts": "C", "coverage": "S", "relief": "F", "counties": "city"}
 """Chart names and the section (area letter, or the city roll-up) each belongs to."""
 MAX_ROWS_PER_RULE = 200
 """Findings of one rule shown in a report; the register has them all."""
 MAX_QUALITY_ROWS = 100
-RELIEF_FUND = "社会救助专项资金"
-RELIEF_PURPOSE = "救助金"
-PURCHASE_PURPOSE = "购买服务"
 
 
 def open_county(
@@ -424,7 +420,7 @@ class CountyInspection(_Inspection):
         frame = frame.assign(
             expected_yuan=frame["positions"].astype(float) * float(self.params.purchase.unit_cost_yuan)
         )
-        budget = _allocated(self.tables["fund_allocations"], purpose=PURCHASE_PURPOSE)
+        budget = _allocated(self.tables["fund_allocations"], purpose=PURCHASE)
         svg = charts.contracts(frame.reset_index(drop=True), budget, self.lang)
         return P.figure_html(svg, self._t("chart.contracts"))
 
@@ -450,7 +446,7 @@ class CountyInspection(_Inspection):
             return self._no_data("relief_payments")
         months = [f"{self.params.audit_year}-{m:02d}" for m in range(1, 13)]
         paid = payments.groupby("period")["amount_yuan"].sum().reindex(months, fill_value=0.0)
-        allocation = _allocated(self.tables["fund_allocations"], purpose=RELIEF_PURPOSE, fund=RELIEF_FUND)
+        allocation = _allocated(self.tables["fund_allocations"], purpose=RELIEF, fund=SPECIAL_FUND)
         return P.figure_html(charts.relief(paid, allocation, self.lang), self._t("chart.relief"))
 
     def quality_section(self) -> P.Fragment:
@@ -616,7 +612,7 @@ class CityInspection(_Inspection):
 
 def _area(area: str) -> str:
     letter = {"contracts": "C", "staffing": "S", "relief": "F"}.get(area, area)
-    if letter not in AREA_LETTERS:
+    if letter not in AREAS:
         raise ValueError(f"unknown area {area!r}; allowed: C, S, F (or contracts, staffing, relief)")
     return letter
 
@@ -651,9 +647,9 @@ def _allocated(allocations: pd.DataFrame | None, *, purpose: str, fund: str | No
 
 def _severity_area_table(findings: pd.DataFrame, lang: str) -> str:
     counts = pd.crosstab(findings["severity"], findings["area"]) if not findings.empty else pd.DataFrame()
-    counts = counts.reindex(index=list(SEVERITIES), columns=list(AREA_LETTERS), fill_value=0)
+    counts = counts.reindex(index=list(SEVERITIES), columns=list(AREAS), fill_value=0)
     money = findings.groupby("area")["amount_yuan"].sum() if not findings.empty else pd.Series(dtype=float)
-    money = money.reindex(list(AREA_LETTERS)).fillna(0.0)
+    money = money.reindex(list(AREAS)).fillna(0.0)
     frame = counts.reset_index(drop=True)
     frame.insert(0, "severity", [label(f"severity.{s}", lang) for s in SEVERITIES])
     frame["total"] = counts.sum(axis=1).to_numpy()
@@ -664,17 +660,17 @@ def _severity_area_table(findings: pd.DataFrame, lang: str) -> str:
     }
     money_row = {
         "severity": label("summary.money", lang),
-        **{a: money[a] for a in AREA_LETTERS},
+        **{a: money[a] for a in AREAS},
         "total": float(money.sum()),
     }
     frame = pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
     headers = {"severity": label("col.severity", lang)}
-    headers |= {a: f"{a} {label(f'area.{a}', lang)}" for a in AREA_LETTERS}
+    headers |= {a: f"{a} {label(f'area.{a}', lang)}" for a in AREAS}
     headers |= {"total": label("col.total", lang)}
-    formats = {c: P.count for c in (*AREA_LETTERS, "total")}
+    formats = {c: P.count for c in (*AREAS, "total")}
     html = P.table(frame, headers, formats=formats)
     money_frame = pd.DataFrame([money_row])
-    return html + P.table(money_frame, headers, formats={c: P.yuan for c in (*AREA_LETTERS, "total")})
+    return html + P.table(money_frame, headers, formats={c: P.yuan for c in (*AREAS, "total")})
 
 
 def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

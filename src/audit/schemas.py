@@ -34,6 +34,7 @@ import pyarrow
 
 from audit import checks, identifiers
 from audit.contract import CITY_CODE, TABLES, Column, Kind, Table
+from audit.vocabulary import PURCHASE
 
 QUARANTINE = "quarantine"
 FLAG = "flag"
@@ -569,7 +570,7 @@ REFERENCES: tuple[Reference, ...] = (
         _column_of("contracts", "contract_id"),
         "contracts.contract_id",
         why="losing the payment would understate spending against the cap (C5) and the contract (C8)",
-        only_where=("purpose", "购买服务"),
+        only_where=("purpose", PURCHASE),
     ),
     Reference(
         "relief_payments",

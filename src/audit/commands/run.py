@@ -9,10 +9,10 @@ from pathlib import Path
 
 from audit.exceptions import EXIT_FINDINGS, EXIT_OK, ParameterError
 from audit.runspec import AREAS, DEFAULTS, RunSpec, validate_spec
+from audit.vocabulary import SEVERITIES
 
 NAME = "run"
 HELP = "Audit one county (or the city roll-up with the city's code) and render its report."
-SEVERITIES = ("high", "medium", "low", "info")  # most serious first
 
 
 @dataclass(frozen=True)

@@ -71,10 +71,10 @@ from audit.demo.people import (
     resident_ids,
 )
 from audit.demo.people import uscc as make_uscc
-from audit.demo.programme import COUNTY_FUND, PURCHASE, RELIEF, SPECIAL_FUND
 from audit.demo.register import OFFICES
 from audit.demo.relief import DAY, Chunk, Extra, Patches, Roll
 from audit.params import Params
+from audit.vocabulary import COUNTY_BUDGET, PURCHASE, RELIEF, SPECIAL_FUND
 
 KEY_COLUMNS = ("rule_id", "county_code", "entity_type", "entity_id", "amount_yuan", "note")
 LUHN_FREE_NOTE = "19-digit rural passbook accounts fail the Luhn check by design (soft flag, no rule)"
@@ -450,7 +450,7 @@ def plant_contracts(rng: np.random.Generator, contracts: pd.DataFrame, unit_cost
 
 def cut_county_budgets(allocations: pd.DataFrame) -> pd.DataFrame:
     """C4 + C6: drop one county's budget allocation for the purchase and shorten another."""
-    own = (allocations["fund"] == COUNTY_FUND) & (allocations["purpose"] == PURCHASE)
+    own = (allocations["fund"] == COUNTY_BUDGET) & (allocations["purpose"] == PURCHASE)
     for county, cut in COUNTY_BUDGET_CUT.items():
         mine = own & (allocations["county_code"] == county)
         if cut is None:
@@ -770,7 +770,7 @@ def contract_findings(t: dict[str, pd.DataFrame], params: Params) -> list[dict[s
             )
         mine = purchase[purchase["county_code"] == county]
         special = sum(map(_fen, mine.loc[mine["fund"] == SPECIAL_FUND, "amount_yuan"]))
-        own = sum(map(_fen, mine.loc[mine["fund"] == COUNTY_FUND, "amount_yuan"]))
+        own = sum(map(_fen, mine.loc[mine["fund"] == COUNTY_BUDGET, "amount_yuan"]))
         if amount - special - own > 0:
             rows.append(
                 _row(

@@ -20,9 +20,8 @@ import pandas as pd
 from audit.contract import CITY_CODE
 from audit.demo.people import names, resident_ids, uscc
 from audit.demo.register import COUNTIES, COUNTY_BY_CODE, OFFICES
+from audit.vocabulary import COUNTY_BUDGET, PURCHASE, RELIEF, SPECIAL_FUND
 
-SPECIAL_FUND, COUNTY_FUND = "社会救助专项资金", "县级财政"
-RELIEF, PURCHASE = "救助金", "购买服务"
 AUDIT_MONTHS = tuple(range(1, 13))
 YEAR_START, YEAR_END = np.datetime64("2020-01-01"), np.datetime64("2020-12-31")
 
@@ -180,7 +179,7 @@ def purchase_allocations(
     for county, (special, own) in split.items():
         rows.append(_allocation(county, SPECIAL_FUND, PURCHASE, special, "2020-01-15"))
         if own:
-            rows.append(_allocation(county, COUNTY_FUND, PURCHASE, own, "2020-02-20"))
+            rows.append(_allocation(county, COUNTY_BUDGET, PURCHASE, own, "2020-02-20"))
     return pd.DataFrame(rows), split
 
 
@@ -254,7 +253,7 @@ def vouchers(
         month_fen = int(unit_cost * 100 // 12) * int(positions)
         special, own = split[county]
         ratio = Fraction(special, special + own)
-        parts = [(SPECIAL_FUND, int(month_fen * ratio)), (COUNTY_FUND, int(month_fen * (1 - ratio)))]
+        parts = [(SPECIAL_FUND, int(month_fen * ratio)), (COUNTY_BUDGET, int(month_fen * (1 - ratio)))]
         if county in special_only:
             parts = [(SPECIAL_FUND, parts[0][1] + parts[1][1])]
         for fund, fen in parts:

@@ -35,10 +35,7 @@ from audit.rules.evidence import finding_rows, grouped_sources, no_findings, rec
 from audit.rules.measures import fen, fen_of, month_bounds, months_between, year_bounds
 from audit.rules.registry import NotRun, Outcome, rule
 from audit.rules.tables import Tables
-
-SPECIAL_FUND = "社会救助专项资金"
-COUNTY_BUDGET = "县级财政"
-PURCHASE = "购买服务"
+from audit.vocabulary import COUNTY_BUDGET, PURCHASE, SPECIAL_FUND
 
 _ORDER_102 = "财政部令第102号《政府购买服务管理办法》"
 _ORDER_102_EN = "MoF Order No. 102 (2020), Government Purchase of Services"

@@ -17,6 +17,7 @@ import pandas as pd
 
 from audit.contract import TABLES
 from audit.exceptions import RuleError
+from audit.vocabulary import AREAS, ENTITY_TYPES, SEVERITIES
 
 if TYPE_CHECKING:
     from audit.params import Params
@@ -24,20 +25,6 @@ if TYPE_CHECKING:
 
 Scope = Literal["county", "city"]
 SCOPES: tuple[Scope, ...] = ("county", "city")
-AREAS = ("C", "S", "F")
-SEVERITIES = ("high", "medium", "low", "info")
-ENTITY_TYPES = (
-    "contract",
-    "county",
-    "city",
-    "office",
-    "staff",
-    "person",
-    "payment",
-    "household",
-    "account",
-    "programme",
-)
 
 RuleFunction = Callable[["Tables", "Params"], "pd.DataFrame | Outcome"]
 
@@ -198,8 +185,8 @@ def _check_scope(scope: str) -> None:
 
 def _check_metadata(rule: Rule) -> None:
     # Malformed metadata is a programming error caught at import, not at the inspector's desk.
-    if not re.fullmatch(r"[CSF][1-9][0-9]?", rule.id):
-        raise RuleError(f"rule id {rule.id!r} is not an area letter C/S/F and a number")
+    if not re.fullmatch(rf"[{''.join(AREAS)}][1-9][0-9]?", rule.id):
+        raise RuleError(f"rule id {rule.id!r} is not an area letter {'/'.join(AREAS)} and a number")
     if rule.severity not in SEVERITIES:
         raise RuleError(f"rule {rule.id}: severity {rule.severity!r} is not one of {', '.join(SEVERITIES)}")
     if rule.entity_type not in ENTITY_TYPES:

@@ -39,11 +39,10 @@ from audit.rules.evidence import finding_rows, grouped_sources, no_findings, rec
 from audit.rules.measures import deadlines, fen, fen_of, group_keys, in_units, month_bounds
 from audit.rules.registry import NotRun, Outcome, rule
 from audit.rules.tables import Tables
+from audit.vocabulary import RELIEF, SPECIAL_FUND
 
 DIBAO = ("城市低保", "农村低保")
 TEKUN = ("特困集中供养", "特困分散供养")
-SPECIAL_FUND = "社会救助专项资金"
-RELIEF = "救助金"
 URBAN_KINDS = ("街道",)
 RURAL_KINDS = ("乡", "镇")
 
