@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from audit import checks, identifiers
+from audit import checks, textkeys
 
 
 def _s(values: list[object], dtype: str = "str") -> pd.Series:
@@ -155,13 +155,13 @@ def test_message_fills_fields() -> None:
 
 def test_a_list_of_known_values_is_hashed_once_for_every_slice_checked_against_it(monkeypatch):
     built = []
-    real = identifiers.TextSet.__init__
+    real = textkeys.TextSet.__init__
 
     def counting(self, values):
         built.append(len(values))
         real(self, values)
 
-    monkeypatch.setattr(identifiers.TextSet, "__init__", counting)
+    monkeypatch.setattr(textkeys.TextSet, "__init__", counting)
     roll = pd.DataFrame({"person_id": pd.Series([f"P{i}" for i in range(50)], dtype="str")})
     payments = pd.Series([f"P{i}" for i in range(45, 55)] + [None], dtype="str")
     for part in (payments[:5], payments[5:]):

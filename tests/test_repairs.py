@@ -7,7 +7,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit import identifiers, repairs
+from audit import repairs, textkeys
 from audit.contract import TABLES
 
 
@@ -222,11 +222,11 @@ def test_amounts_with_points_only_where_they_belong_are_read_without_locating_ea
     import pyarrow as pa
 
     arr = pa.array(["12.5", "7", "1234567890123.4", None, "0.05", "1.2"])
-    offsets, raw = identifiers.string_bytes(arr)
+    offsets, raw = textkeys.string_bytes(arr)
     others = int(np.count_nonzero((raw - np.uint8(48)) > 9))
     assert repairs._plain_amounts(offsets[1:], np.diff(offsets), raw, others).tolist() == [
         True, True, False, False, True, True
     ]  # fmt: skip
     misplaced = pa.array(["12.5", "1.234"])
-    offsets, raw = identifiers.string_bytes(misplaced)
+    offsets, raw = textkeys.string_bytes(misplaced)
     assert repairs._plain_amounts(offsets[1:], np.diff(offsets), raw, 2) is None

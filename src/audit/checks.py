@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit import identifiers
+from audit import identifiers, textkeys
 from audit.contract import CITY_CODE
 
 CheckFn = Callable[..., pd.Series]
@@ -129,17 +129,17 @@ def _known(s: pd.Series, known: pd.Series) -> pd.Series:
         # pandas' isin makes a Python object of every known value (seconds for a roll of a million
         # people), and Arrow's is_in hashes them all again on every call: ingest checks a table
         # slice by slice against the same list, which is hashed once here.
-        found = _text_set(known).contains(_one_chunk(pa.array(s.array)))
+        found = _text_set(known).contains(textkeys.large_text(s))
         return pd.Series(found, index=s.index) | s.isna()
     return s.isin(known.dropna().unique()) | s.isna()
 
 
-_TEXT_SETS: dict[tuple, tuple[pa.Array | pa.ChunkedArray, identifiers.TextSet]] = {}
+_TEXT_SETS: dict[tuple, tuple[pa.Array | pa.ChunkedArray, textkeys.TextSet]] = {}
 _KEPT_SETS = 4
 """Lists whose lookup sets are kept (a table's slices are checked against one or two lists)."""
 
 
-def _text_set(known: pd.Series) -> identifiers.TextSet:
+def _text_set(known: pd.Series) -> textkeys.TextSet:
     """The lookup set of a list of known values, kept for the next check against the same values.
 
     The values are recognised by the memory they are in (each frame of a list is a new
@@ -154,17 +154,13 @@ def _text_set(known: pd.Series) -> identifiers.TextSet:
     if key not in _TEXT_SETS:
         while len(_TEXT_SETS) >= _KEPT_SETS:
             del _TEXT_SETS[next(iter(_TEXT_SETS))]
-        _TEXT_SETS[key] = (values, identifiers.TextSet(_one_chunk(values)))
+        _TEXT_SETS[key] = (values, textkeys.TextSet(textkeys.large_text(known)))
     return _TEXT_SETS[key][1]
 
 
 def forget_known() -> None:
     """Drop the lookup sets kept for lists of known values (a long-lived process, once it is done)."""
     _TEXT_SETS.clear()
-
-
-def _one_chunk(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def post_known(s: pd.Series, known: pd.Series) -> pd.Series:

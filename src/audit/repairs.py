@@ -26,7 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit import identifiers
+from audit import identifiers, textkeys
 from audit.contract import TABLES, Column, Kind
 
 TOTALS_WORDS = ("合计", "总计", "小计")
@@ -305,7 +305,7 @@ def _wide_match(text: pa.Array, pattern: str) -> np.ndarray:
     Only the values that are not pure ASCII are searched: a fast test spares the regex on
     millions of codes and amounts.
     """
-    if int(identifiers.string_bytes(text)[1].max(initial=0)) < 0x80:
+    if int(textkeys.string_bytes(text)[1].max(initial=0)) < 0x80:
         return np.zeros(len(text), dtype=bool)  # no byte beyond ASCII: one reduction, not a test per value
     wide = _mask(pc.invert(pc.string_is_ascii(text)))
     if not wide.any():
@@ -328,8 +328,8 @@ def blank_values(s: pd.Series) -> np.ndarray:
 
 def _empty(s: pd.Series) -> np.ndarray:
     if isinstance(s.dtype, pd.StringDtype):
-        arr = _in_place(s)
-        offsets, raw = identifiers.string_bytes(arr)
+        arr = textkeys.large_text(s)
+        offsets, raw = textkeys.string_bytes(arr)
         if not len(raw) or (int(raw.min()) > 0x20 and int(raw.max()) < 0x80):
             # No space, control or non-ASCII byte anywhere (the usual ID or code column): only the
             # missing and empty values are blank, and one pass over the bytes said so.
@@ -436,12 +436,6 @@ def _arrow_plain(arr: pa.Array) -> pa.Array:
     return arr if arr.type == pa.string() else arr.cast(pa.string())
 
 
-def _in_place(s: pd.Series) -> pa.Array:
-    """A pandas ``str`` column as one Arrow array of its own type (no cast; no copy when in one chunk)."""
-    arr = pa.array(s.array)
-    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-
-
 def _to_series(values: object, kind: Kind) -> pd.Series:
     if kind is Kind.DATE:
         return pd.Series(np.asarray(values, dtype="datetime64[us]"))
@@ -472,13 +466,13 @@ def _surely_ids(arr: pa.Array) -> np.ndarray:
 
 
 def _surely_digits(arr: pa.Array) -> np.ndarray:
-    ok = identifiers.digit_strings(arr)
+    ok = textkeys.digit_strings(arr)
     return _mask(pc.ascii_is_decimal(arr)) if ok is None else ok
 
 
 def _surely_amounts(arr: pa.Array) -> np.ndarray:
     """Where a value is 1-12 digits, then maybe a point and 1-2 digits (read off the bytes, no regex)."""
-    offsets, raw = identifiers.string_bytes(arr)
+    offsets, raw = textkeys.string_bytes(arr)
     other = (raw - np.uint8(ord("0"))) > 9  # uint8 wraps: every byte but a digit
     lengths = np.diff(offsets)
     ok = _plain_amounts(offsets[1:], lengths, raw, int(np.count_nonzero(other)))

@@ -32,7 +32,7 @@ import pandas as pd
 import pandera.pandas as pa
 import pyarrow
 
-from audit import checks, identifiers
+from audit import checks, textkeys
 from audit.contract import CITY_CODE, TABLES, Column, Kind, Table
 from audit.vocabulary import PURCHASE
 
@@ -251,7 +251,7 @@ def _text_series(values: pd.Series) -> pd.Series:
 
 def _arrow_text(values: pd.Series) -> pyarrow.Array:
     """Values as text for the failure log, as one Arrow ``large_string`` array (NA as null)."""
-    return identifiers.large_text(_text_series(values))
+    return textkeys.large_text(_text_series(values))
 
 
 class _Failures:
@@ -334,7 +334,7 @@ def _no_failures(integer: bool) -> pd.DataFrame:
 def _duplicated(s: pd.Series) -> np.ndarray:
     """Where a present value occurs more than once in the column."""
     if isinstance(s.dtype, pd.StringDtype):  # keys: compared by their bytes, not as Python strings
-        return identifiers.duplicated(s)
+        return textkeys.duplicated(s)
     return s.duplicated(keep=False).to_numpy(dtype=bool) & s.notna().to_numpy()
 
 
