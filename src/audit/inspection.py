@@ -31,13 +31,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit import charts
+from audit import __version__, charts, ruleruns
 from audit import presentation as P
 from audit.contract import TABLES
+from audit.findings import combine_registers, write_register
 from audit.i18n import has_label, label
+from audit.manifest import code_revision, package_versions
 from audit.params import Params, load_params, params_digest
 from audit.privacy import mask_findings, mask_frame, mask_quality
+from audit.rules.registry import RULES
 from audit.runspec import DEFAULTS, RunSpec, project_root, validate_spec
+from audit.store import Store
+from audit.verification import draw_sample
 from audit.vocabulary import AREAS, PURCHASE, RELIEF, SEVERITIES, SPECIAL_FUND
 
 CHARTS: dict[str, str] = {"contracts": "C", "coverage": "S", "relief": "F", "counties": "city"}
@@ -85,8 +90,6 @@ class _Inspection:
     """What the county and city inspections share: store, parameters, labels, provenance."""
 
     def __init__(self, spec: RunSpec) -> None:
-        from audit.store import Store
-
         self.spec = spec
         self.lang = spec.lang
         self.params: Params = load_params(spec.params)
@@ -111,16 +114,12 @@ class _Inspection:
 
     @functools.cached_property
     def _made_from(self) -> dict[str, str]:
-        from audit.ruleruns import made_from
-
-        return made_from(self.store, self.spec.params)  # hashed once, whatever the units read
+        return ruleruns.made_from(self.store, self.spec.params)  # hashed once, whatever the units read
 
     def _kept(self, unit: str) -> Any:
         """``unit``'s rule run kept by the batch in ``rules_from``; None when not given or not there."""
         if self.spec.rules_from is None:
             return None
-        from audit import ruleruns
-
         expected = {"unit": unit, **self._made_from}
         return ruleruns.load(ruleruns.folder(self.spec.rules_from, unit), expected)
 
@@ -275,8 +274,6 @@ class _Inspection:
         return html + P.table(detail, detail_headers, cell_classes={message: "audit-text"})
 
     def _provenance_html(self) -> str:
-        from audit.manifest import code_revision, package_versions
-
         t = self._t
         root = project_root()
         store = self.spec.store
@@ -355,17 +352,13 @@ class CountyInspection(_Inspection):
     @functools.cached_property
     def tables(self) -> Mapping[str, pd.DataFrame | None]:
         """Every table of the contract for this county (reference lists whole); None if not supplied."""
-        from audit.ruleruns import county_tables
-
-        return county_tables(self.store, self.county)
+        return ruleruns.county_tables(self.store, self.county)
 
     @functools.cached_property
     def run(self) -> Any:
         """The county's rule run, every area (``.findings`` and ``.results``): the batch's, or run here."""
-        from audit.ruleruns import run_county
-
         kept = self._kept(self.county)
-        return kept if kept is not None else run_county(self.tables, self.params, self.county)
+        return kept if kept is not None else ruleruns.run_county(self.tables, self.params, self.county)
 
     def findings(self, area: str | None = None) -> pd.DataFrame:
         """The county's findings (full values: for the register, not for display)."""
@@ -456,8 +449,6 @@ class CountyInspection(_Inspection):
     @functools.cached_property
     def sample(self) -> pd.DataFrame:
         """The seeded field-verification sample (full values)."""
-        from audit.verification import draw_sample
-
         roll = self.tables["beneficiaries"]
         if roll is None:
             return pd.DataFrame()
@@ -484,8 +475,6 @@ class CountyInspection(_Inspection):
 
     def save_findings(self, area: str) -> dict[str, Path]:
         """Write the area's findings register (full values: restricted) and rule results to ``out``."""
-        from audit.findings import write_register
-
         letter = _area(area)
         written = dict(write_register(self.findings(letter), self.spec.out, f"findings-{letter}"))
         written["results"] = self._write_results(self.results(letter), f"results-{letter}")
@@ -498,9 +487,7 @@ class CityInspection(_Inspection):
     @functools.cached_property
     def tables(self) -> Mapping[str, pd.DataFrame | None]:
         """Every table of the contract for the whole city; None if not supplied (read only when needed)."""
-        from audit.ruleruns import city_tables
-
-        return city_tables(self.store)
+        return ruleruns.city_tables(self.store)
 
     @functools.cached_property
     def counties(self) -> list[str]:
@@ -511,10 +498,8 @@ class CityInspection(_Inspection):
     @functools.cached_property
     def own_run(self) -> Any:
         """The roll-up's own rule run: city-wide and cross-county rules, and the city bureau's rows."""
-        from audit.ruleruns import CITY, run_city
-
-        kept = self._kept(CITY)
-        return kept if kept is not None else run_city(self.tables, self.params)
+        kept = self._kept(ruleruns.CITY)
+        return kept if kept is not None else ruleruns.run_city(self.tables, self.params)
 
     @property
     def register(self) -> pd.DataFrame:
@@ -524,13 +509,10 @@ class CityInspection(_Inspection):
     @functools.cached_property
     def county_findings(self) -> pd.DataFrame:
         """Every county's county-scope findings, one register (each county's kept run, or run here)."""
-        from audit.findings import combine_registers
-        from audit.ruleruns import run_county
-
         runs = []
         for county in self.counties:
             kept = self._kept(county)
-            runs.append(kept if kept is not None else run_county(self.tables, self.params, county))
+            runs.append(kept if kept is not None else ruleruns.run_county(self.tables, self.params, county))
         return combine_registers(r.findings for r in runs) if runs else self.register.iloc[0:0]
 
     def title_block(self) -> P.Fragment:
@@ -600,8 +582,6 @@ class CityInspection(_Inspection):
 
     def save_findings(self) -> dict[str, Path]:
         """Write the city-scope findings register (full values: restricted) and results to ``out``."""
-        from audit.findings import write_register
-
         written = dict(write_register(self.register, self.spec.out, "findings-city"))
         written["results"] = self._write_results(self.own_run.results, "results-city")
         return written
@@ -685,14 +665,10 @@ def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def _rule_title(rule_id: str, lang: str) -> str:
-    from audit.rules.registry import RULES
-
     return getattr(RULES[rule_id], f"title_{lang}") if rule_id in RULES else ""
 
 
 def _audit_version() -> str:
-    from audit import __version__
-
     return __version__
 
 

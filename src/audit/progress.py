@@ -100,7 +100,7 @@ class BarProgress:
 
     def start(self, tally: Tally) -> None:
         """Draw the bar, starting from the jobs an earlier run already did."""
-        from tqdm import tqdm
+        from tqdm import tqdm  # start-up time: the CLI imports this module, and tqdm is slow to import
 
         try:
             width = os.get_terminal_size(self._stream.fileno()).columns

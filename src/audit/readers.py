@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
+from python_calamine import CalamineWorkbook, SheetTypeEnum
 
 from audit.exceptions import TableError
 from audit.repairs import HEADER_SCAN_ROWS, HeaderSpec, locate_header, repeating_columns
@@ -170,8 +171,6 @@ class _Merges:
 @register(".xlsx", ".xlsm", ".xls")
 def read_workbook(path: Path, name: str, table: str, chunk_rows: int) -> Iterator[SheetData]:
     """Every worksheet of a workbook, read with calamine; merged cells are filled in."""
-    from python_calamine import CalamineWorkbook, SheetTypeEnum
-
     try:
         book = CalamineWorkbook.from_path(str(path))
         names = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit import identifiers, textkeys
-from audit.contract import TABLES, Column, Kind
+from audit.contract import TABLES, Column, Kind, header_map
 
 TOTALS_WORDS = ("合计", "总计", "小计")
 """A row whose first non-empty cell is one of these (or a key cell holds one) is a totals row."""
@@ -143,8 +143,6 @@ def normalise_header(text: object) -> str:
 
 @cache
 def _lookup(table: str) -> dict[str, str]:
-    from audit.contract import header_map
-
     return {normalise_header(h): name for h, name in header_map(table).items()}
 
 

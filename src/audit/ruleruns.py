@@ -26,8 +26,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from audit import __version__
 from audit.contract import TABLES
 from audit.exceptions import ParameterError
+from audit.findings import combine_registers, read_register, write_register
 from audit.params import Params, load_params, params_digest
 from audit.rules import RuleRun, run_rules
 from audit.store import MANIFEST, Store
@@ -83,8 +85,6 @@ def run_county(tables: Mapping[str, pd.DataFrame | None], params: Params, county
 
 def run_city(tables: Mapping[str, pd.DataFrame | None], params: Params) -> RuleRun:
     """The roll-up's own run: the city-wide rules, and the city bureau's rows audited like a county's."""
-    from audit.findings import combine_registers
-
     city = run_rules(tables, params, scope="city")
     bureau = run_county(tables, params, params.city_code)
     return RuleRun(
@@ -97,8 +97,6 @@ def run_city(tables: Mapping[str, pd.DataFrame | None], params: Params) -> RuleR
 
 def made_from(store: Store, params_path: str | Path) -> dict[str, str]:
     """The inputs every unit's run shares: the store (its manifest hashes every file) and the parameters."""
-    from audit import __version__
-
     return {
         "store_manifest_sha256": hashlib.sha256((store.path / MANIFEST).read_bytes()).hexdigest(),
         "params_sha256": params_digest(params_path),
@@ -118,8 +116,6 @@ def folder(run_dir: str | Path, unit: str) -> Path:
 
 def save(run: RuleRun, where: Path, made_from: Mapping[str, str]) -> list[Path]:
     """Write a rule run into ``where``: findings and results, then its stamp, each byte-deterministic."""
-    from audit.findings import write_register
-
     where.mkdir(parents=True, exist_ok=True)
     written = [write_register(run.findings, where, _FINDINGS, csv=False)["parquet"]]
     results = pa.Table.from_pandas(run.results, preserve_index=False)
@@ -135,8 +131,6 @@ def save(run: RuleRun, where: Path, made_from: Mapping[str, str]) -> list[Path]:
 
 def load(where: Path, expected: Mapping[str, str]) -> RuleRun | None:
     """The rule run kept in ``where``, or None if none; ParameterError if made from other inputs."""
-    from audit.findings import read_register
-
     try:
         made_from = json.loads((where / _STAMP).read_text(encoding="utf-8"))
     except FileNotFoundError:

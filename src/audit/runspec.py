@@ -16,6 +16,8 @@ Codes stay strings: ``county=540102`` given as a number is refused, since paperm
 
 from __future__ import annotations
 
+import ast
+import json
 import os
 import re
 from collections.abc import Collection, Mapping, Sequence
@@ -249,7 +251,7 @@ def _check_county(spec: RunSpec, params: Params, scope: str | None, counties: Co
             f"not {spec.county}"
         )
     if counties is None:
-        from audit.store import Store
+        from audit.store import Store  # start-up time: `audit --help` imports this module, not Parquet
 
         counties = Store.open(spec.store).counties()
     known = sorted(str(c) for c in counties)
@@ -265,7 +267,7 @@ def _check_listed(spec: RunSpec, params: Params, counties: Collection[str] | Non
     if spec.counties is None:
         return
     if counties is None:
-        from audit.store import Store
+        from audit.store import Store  # start-up time, as above
 
         counties = Store.open(spec.store).counties()
     known = {str(c) for c in counties} - {params.city_code}
@@ -279,9 +281,6 @@ def _check_listed(spec: RunSpec, params: Params, counties: Collection[str] | Non
 
 def parameter_names(notebook: str | Path) -> frozenset[str]:
     """The names a notebook's ``parameters`` cell assigns (empty when it has no such cell)."""
-    import ast
-    import json
-
     cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
     for cell in cells:
         if cell.get("cell_type") == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):

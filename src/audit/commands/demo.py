@@ -7,7 +7,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from audit.contract import TABLES
+from audit.demo import DEFAULT_SEED, FORMATS, KEY_FILE, generate
 from audit.exceptions import EXIT_OK, InputError, ParameterError
+from audit.params import load_params
 
 NAME = "demo"
 HELP = "Write a synthetic Lhasa 2020 submission with planted anomalies and its answer key."
@@ -28,8 +31,6 @@ class Options:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the arguments of ``audit demo``."""
-    from audit.demo import DEFAULT_SEED, FORMATS
-
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write (created if missing)")
     parser.add_argument(
         "--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
@@ -68,9 +69,6 @@ def options(ns: argparse.Namespace) -> Options:
 
 def run(options: Options) -> int:
     """Write the submission; print what was written and where the answer key is."""
-    from audit.demo import KEY_FILE, generate
-    from audit.params import load_params
-
     params = load_params(options.params)
     out = options.out
     if out.exists() and not out.is_dir():
@@ -108,9 +106,6 @@ def run(options: Options) -> int:
 
 def _written_by_demo(path: Path) -> bool:
     """Whether ``path`` is a file an earlier ``audit demo`` wrote (a table or the answer key)."""
-    from audit.contract import TABLES
-    from audit.demo import KEY_FILE
-
     stem, suffix = path.stem, path.suffix
     return path.is_file() and (
         path.name == KEY_FILE or (stem in TABLES and suffix in (".xlsx", ".csv", ".parquet"))

@@ -62,7 +62,7 @@ def options(ns: argparse.Namespace) -> Options:
 
 def run(options: Options) -> int:
     """Ingest; 1 with ``--strict`` when rows were quarantined, 2 (raised) on table-level errors."""
-    from audit.ingest import ingest, summary
+    from audit.ingest import ingest, summary  # start-up time: pandera only when a table is read
 
     result = ingest(
         options.source,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audit.exceptions import EXIT_FINDINGS, EXIT_OK, ParameterError
+from audit.params import load_params
 from audit.runspec import AREAS, DEFAULTS, RunSpec, validate_spec
 from audit.vocabulary import SEVERITIES
 
@@ -69,8 +70,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def options(ns: argparse.Namespace) -> RunOptions:
     """Validate the arguments into RunOptions; raise ParameterError (exit 2) on any bad one."""
-    from audit.params import load_params
-
     areas = tuple(ns.area or AREAS)
     unknown = [a for a in areas if a not in AREAS]
     if unknown:
@@ -99,7 +98,7 @@ def options(ns: argparse.Namespace) -> RunOptions:
 
 def run(opts: RunOptions) -> int:
     """Run the notebooks, render the report, and say where it is."""
-    from audit.execution import run_city, run_county
+    from audit.execution import run_city, run_county  # start-up time: papermill only when a run starts
 
     if opts.city:
         result = run_city(opts.spec, timeout=opts.timeout, pdf=opts.pdf)
@@ -120,7 +119,7 @@ def run(opts: RunOptions) -> int:
 
 
 def _worst(paths: tuple[Path, ...]) -> str | None:
-    from audit.findings import read_register
+    from audit.findings import read_register  # start-up time: `audit --help` needs no Parquet
 
     seen = {str(s) for p in paths for s in read_register(p)["severity"].dropna()}
     return next((s for s in SEVERITIES if s in seen), None)

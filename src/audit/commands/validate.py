@@ -37,7 +37,7 @@ def options(ns: argparse.Namespace) -> Options:
 
 def run(options: Options) -> int:
     """Validate; 2 when a table cannot be loaded, 1 with ``--strict`` when rows would be quarantined."""
-    from audit.ingest import ingest, summary
+    from audit.ingest import ingest, summary  # start-up time: pandera only when a table is read
 
     # Every table is checked even when one fails, so the county sees all its problems at once.
     result = ingest(options.source, None, today=options.today, keep_going=True)
