@@ -105,6 +105,19 @@ def test_notebooks_are_thin(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_each_notebook_opens_with_a_chinese_guide_and_names_its_steps(name):
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    guide = nb.cells[0]
+    assert guide.cell_type == "markdown" and guide.source.startswith("# ")
+    assert "运行全部" in guide.source and "`county`" in guide.source
+    kinds = [c.cell_type for c in nb.cells]
+    assert kinds.index("code") == 1 and nb.cells[1].metadata.get("tags") == ["parameters"]
+    headings = [c.source for c in nb.cells[2:] if c.cell_type == "markdown"]
+    assert len(headings) == 6 and all(h.startswith("## ") for h in headings), headings
+    assert kinds[-1] == "code"  # a heading introduces steps; none is left dangling at the end
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_notebooks_are_committed_without_outputs(name):
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     nbformat.validate(nb)
