@@ -42,7 +42,7 @@ from audit.privacy import mask_findings, mask_frame, mask_quality
 from audit.rules.registry import RULES
 from audit.runspec import DEFAULTS, RunSpec, project_root, validate_spec
 from audit.store import Store
-from audit.verification import draw_sample
+from audit.visit_sample import draw_sample
 from audit.vocabulary import AREAS, PURCHASE, RELIEF, SEVERITIES, SPECIAL_FUND
 
 CHARTS: dict[str, str] = {"contracts": "C", "coverage": "S", "relief": "F", "counties": "city"}

@@ -8,7 +8,7 @@ import pandas as pd
 
 from audit.findings import empty_register, to_register
 from audit.rules.evidence import finding_rows
-from audit.verification import SAMPLE_COLUMNS, draw_sample
+from audit.visit_sample import SAMPLE_COLUMNS, draw_sample
 from fixtures.rule_tables import TOWN, TOWN2, frame, params
 
 P = params(verification_sample={"seed": 7, "per_stratum": 2})
