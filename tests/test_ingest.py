@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import tempfile
 from pathlib import Path
 
@@ -21,25 +20,16 @@ from audit.ingest import blocks as ingest_blocks
 from audit.ingest import ingest
 from audit.ingest import references as ingest_references
 from audit.store import Store, StoreWriter
+from fixtures import make_damaged as damaged
+from fixtures import stand_in_schemas
 
-FIXTURES = Path(__file__).parent / "fixtures"
 TODAY = dt.date(2025, 1, 1)
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"_fixture_{name}", FIXTURES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-damaged = _load("make_damaged")
 
 
 @pytest.fixture
 def stand_in():
     """The stand-in schemas to validate with, so that these tests exercise ingest and nothing else."""
-    return _load("stand_in_schemas")
+    return stand_in_schemas
 
 
 @pytest.fixture(scope="module")

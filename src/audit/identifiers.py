@@ -27,15 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit.textkeys import (  # noqa: F401  (ingest's, until it imports textkeys)
-    digits_then_x,
-    large_text,
-    repeated_keys,
-    string_bytes,
-    text_hashes,
-    value_keys,
-    words,
-)
+from audit.textkeys import digits_then_x, large_text, string_bytes, words
 
 RESIDENT_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 RESIDENT_ID_CHECK = "10X98765432"

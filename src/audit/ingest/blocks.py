@@ -16,9 +16,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit.identifiers import large_text
-from audit.identifiers import repeated_keys as _repeats
-from audit.identifiers import value_keys as _hashes
+from audit.textkeys import large_text
+from audit.textkeys import repeated_keys as _repeats
+from audit.textkeys import value_keys as _hashes
 
 
 def arrow_text(values: pd.Series) -> pa.Array:

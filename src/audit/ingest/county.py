@@ -22,10 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit.contract import CITY_CODE, TABLES
-from audit.identifiers import text_hashes
 from audit.ingest.blocks import arrow_text
 from audit.repairs import Issue
 from audit.store import partitioned
+from audit.textkeys import text_hashes
 
 _CODE = r"\d{6}(?:\d{3})?"
 
