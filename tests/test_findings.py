@@ -10,7 +10,6 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
-from python_calamine import CalamineWorkbook
 
 from audit.exceptions import RuleError
 from audit.findings import (
@@ -22,7 +21,6 @@ from audit.findings import (
     read_register,
     sort_register,
     to_register,
-    write_rectification_list,
     write_register,
 )
 from audit.rules import run_rules
@@ -149,9 +147,6 @@ def test_same_inputs_give_byte_identical_files(tmp_path):
     second = write_register(_register(), tmp_path / "two")
     for kind in ("parquet", "csv"):
         assert _digest(first[kind]) == _digest(second[kind]), kind
-    x1 = write_rectification_list(_register(), tmp_path / "one.xlsx")
-    x2 = write_rectification_list(_register(), tmp_path / "two.xlsx")
-    assert _digest(x1) == _digest(x2)
 
 
 def test_parquet_reads_back_as_the_register(tmp_path, register):
@@ -175,24 +170,3 @@ def test_csv_has_a_bom_neutralised_text_and_ids_as_text(tmp_path, register):
 
 def test_the_register_itself_keeps_values_as_found(register):
     assert "=1+1" in set(register["entity_id"])
-
-
-def test_rectification_list_has_one_sheet_per_area_with_text_ids(tmp_path, register):
-    path = write_rectification_list(register, tmp_path / "list.xlsx")
-    book = CalamineWorkbook.from_path(str(path))
-    assert book.sheet_names == ["C 购买服务合同与资金", "S 乡镇人员配备", "F 救助资金使用"]
-    c = book.get_sheet_by_name("C 购买服务合同与资金").to_python()
-    assert c[0][:4] == ["序号", "发现编号", "规则", "问题类型"]
-    ids = sorted((row[2], row[8]) for row in c[1:])
-    assert ids == [("C1", "0012"), ("C9", "'=1+1"), ("C9", "0012")]  # text, never 12; no formula
-    assert all(isinstance(row[1], str) for row in c[1:])
-    f = book.get_sheet_by_name("F 救助资金使用").to_python()
-    assert [row[2] for row in f[1:]] == ["F3"]
-    assert f[1][4] == "高"
-
-
-def test_rectification_list_in_english(tmp_path, register):
-    path = write_rectification_list(register, tmp_path / "list.xlsx", lang="en")
-    book = CalamineWorkbook.from_path(str(path))
-    assert book.sheet_names[0] == "C contracts and funding"
-    assert book.get_sheet_by_name("S staff coverage").to_python()[0][1] == "Finding ID"

@@ -768,7 +768,8 @@ def combine_findings(run_dir: Path, parts: list[Path], lang: str) -> tuple[list[
 
     Returns the files written and the number of findings.
     """
-    from audit.findings import combine_registers, read_register, write_rectification_list, write_register
+    from audit.findings import combine_registers, read_register, write_register
+    from audit.rectification import write_rectification_list
 
     combined = combine_registers(read_register(p) for p in parts)
     staging = run_dir / STATE / "work" / FINDINGS  # written whole here, then renamed into place

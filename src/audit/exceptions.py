@@ -98,3 +98,21 @@ class TableErrors(TableError):
         self.errors = tuple(errors)
         lines = [f"{len(self.errors)} tables cannot be loaded:"] + [f"  - {e}" for e in self.errors]
         super().__init__("\n".join(lines))
+
+
+class FollowUpError(InputError):
+    """Raised when a row of a filled rectification list cannot be applied to the follow-up journal."""
+
+
+class FollowUpErrors(FollowUpError):
+    """Raised when several rows of a filled rectification list cannot be applied; each is listed."""
+
+    def __init__(self, errors: list[FollowUpError] | tuple[FollowUpError, ...]) -> None:
+        self.errors = tuple(errors)
+        lines = [f"{len(self.errors)} rows cannot be applied; nothing was recorded:"]
+        lines += [f"  - {e}" for e in self.errors]
+        super().__init__("\n".join(lines))
+
+
+class JournalError(AuditError):
+    """Raised when a follow-up journal is damaged, held by another import too long, or unusable."""

@@ -9,8 +9,9 @@ written as text, so 18-digit IDs and codes never turn into numbers and lose digi
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,8 +66,15 @@ def write_xlsx(
     number_format: str = "#,##0.00",
     widths: Mapping[str, float] | None = None,
     created: dt.datetime = FIXED_CREATED,
+    number_formats: Mapping[str, str] | None = None,
+    sheet_setup: Callable[[Any, Any, str], None] | None = None,
 ) -> Path:
-    """Write one sheet per frame: text cells as strings (neutralised), numbers with ``number_format``."""
+    """Write one sheet per frame: text cells as strings (neutralised), numbers with ``number_format``.
+
+    ``number_formats`` gives some numeric columns their own format (``"0"`` for a row number);
+    ``sheet_setup(workbook, worksheet, sheet_name)`` is called after a sheet's cells are
+    written, to add validation or a print layout.
+    """
     path = Path(path)
     options = {
         "strings_to_numbers": False,  # an ID stays text: "540102..." must not become 5.40102E+17
@@ -80,6 +88,10 @@ def write_xlsx(
     number = workbook.add_format({"num_format": number_format, "valign": "top"})
     text = workbook.add_format({"valign": "top", "text_wrap": True})
     widths = dict(widths or {})
+    own = {
+        name: workbook.add_format({"num_format": f, "valign": "top"})
+        for name, f in (number_formats or {}).items()
+    }
     for sheet_name, frame in sheets.items():
         sheet = workbook.add_worksheet(sheet_name)
         for col, name in enumerate(frame.columns):
@@ -89,9 +101,10 @@ def write_xlsx(
             series = frame[name]
             if _is_numeric(series):
                 values = series.to_numpy(dtype="float64", na_value=np.nan)
+                style = own.get(str(name), number)
                 for row, value in enumerate(values, start=1):
                     if np.isfinite(value):
-                        sheet.write_number(row, col, float(value), number)
+                        sheet.write_number(row, col, float(value), style)
             else:
                 for row, value in enumerate(_as_text(series).tolist(), start=1):
                     if isinstance(value, str):
@@ -99,5 +112,7 @@ def write_xlsx(
         sheet.freeze_panes(1, 0)
         if len(frame.columns):
             sheet.autofilter(0, 0, max(len(frame), 1), len(frame.columns) - 1)
+        if sheet_setup is not None:
+            sheet_setup(workbook, sheet, sheet_name)
     workbook.close()
     return path

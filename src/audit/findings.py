@@ -1,4 +1,4 @@
-"""The findings register: one row per offending entity, with stable ids, and its exports.
+"""The findings register: one row per offending entity, with stable ids, as Parquet and CSV.
 
 A finding's id is the first 16 hex digits of SHA-256 of ``rule_id|entity_type|entity_id``,
 so the same problem keeps its id from run to run and a follow-up audit can tell new
@@ -13,7 +13,8 @@ unique on ``finding_id``:
 
 Evidence is JSON with sorted keys, dates as ISO days and amounts as 2-decimal strings, so
 the files written here are byte-identical run to run. They carry full personal data: they
-are the restricted inspector export; masking for reviewers happens elsewhere.
+are the restricted inspector export; masking for reviewers happens elsewhere. The xlsx
+export, the rectification list, is :mod:`audit.rectification`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from audit.exceptions import RuleError
-from audit.exports import write_csv, write_xlsx
+from audit.exports import write_csv
 from audit.vocabulary import AREA_RANK
 
 REGISTER_COLUMNS = (
@@ -128,10 +129,11 @@ def to_register(
         finding_id(rule_id, t, e, c if x else None)
         for t, e, c, x in zip(out["entity_type"], out["entity_id"], out["county_code"], cross, strict=True)
     ]
-    return _typed(out)
+    return typed_register(out)
 
 
-def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+def typed_register(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame``'s register columns in order, with the register's dtypes."""
     frame = frame[list(REGISTER_COLUMNS)].copy()
     for name in _TEXT_COLUMNS:
         frame[name] = frame[name].astype("str")
@@ -165,7 +167,7 @@ def combine_registers(registers: Iterable[pd.DataFrame]) -> pd.DataFrame:
     frames = [r for r in registers if not r.empty]
     if not frames:
         return empty_register()
-    combined = pd.concat([_typed(f) for f in frames], ignore_index=True)
+    combined = pd.concat([typed_register(f) for f in frames], ignore_index=True)
     clash = combined["finding_id"].duplicated(keep=False)
     if clash.any():
         part = combined.loc[clash]
@@ -179,7 +181,7 @@ def combine_registers(registers: Iterable[pd.DataFrame]) -> pd.DataFrame:
     if again.any():
         ids = sorted(combined.loc[again, "finding_id"].unique())
         raise RuleError(f"findings {ids} appear twice for the same county: was a run combined twice?")
-    return sort_register(_typed(combined))
+    return sort_register(typed_register(combined))
 
 
 def write_register(
@@ -188,7 +190,7 @@ def write_register(
     """Write the register as ``stem.parquet`` and, unless ``csv`` is False, ``stem.csv`` (UTF-8 with BOM)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    frame = _typed(findings)
+    frame = typed_register(findings)
     schema = pa.schema(
         [(c, pa.float64()) if c == "amount_yuan" else (c, pa.string()) for c in REGISTER_COLUMNS]
     )
@@ -204,118 +206,4 @@ def write_register(
 
 def read_register(path: str | Path) -> pd.DataFrame:
     """Read a register written by :func:`write_register` back with the register's dtypes."""
-    return _typed(pq.read_table(path).to_pandas())
-
-
-_SEVERITY = {
-    "zh": {"high": "高", "medium": "中", "low": "低", "info": "提示"},
-    "en": {"high": "high", "medium": "medium", "low": "low", "info": "info"},
-}
-_ENTITY = {
-    "zh": {
-        "contract": "合同",
-        "county": "县（区）",
-        "city": "全市",
-        "office": "乡镇（街道）民政所",
-        "staff": "购买服务人员",
-        "person": "个人",
-        "payment": "发放记录",
-        "household": "户（所属期）",
-        "account": "银行账户",
-        "programme": "救助类别",
-    },
-}
-_SHEETS = {
-    "zh": {"C": "C 购买服务合同与资金", "S": "S 乡镇人员配备", "F": "F 救助资金使用"},
-    "en": {"C": "C contracts and funding", "S": "S staff coverage", "F": "F relief funds"},
-}
-_HEADERS = {
-    "zh": (
-        "序号",
-        "发现编号",
-        "规则",
-        "问题类型",
-        "严重程度",
-        "县（区）代码",
-        "乡镇（街道）代码",
-        "对象类型",
-        "对象编号",
-        "涉及金额（元）",
-        "问题描述",
-        "依据",
-        "整改建议",
-        "证据",
-        "整改措施",
-        "责任单位",
-        "整改时限",
-        "整改情况",
-    ),
-    "en": (
-        "No.",
-        "Finding ID",
-        "Rule",
-        "Problem",
-        "Severity",
-        "County code",
-        "Township code",
-        "Entity type",
-        "Entity ID",
-        "Amount at stake (yuan)",
-        "Description",
-        "Basis",
-        "Recommendation",
-        "Evidence",
-        "Corrective action",
-        "Responsible unit",
-        "Deadline",
-        "Status",
-    ),
-}
-_WIDTHS = (6, 18, 6, 28, 8, 10, 12, 12, 22, 14, 50, 30, 40, 60, 24, 14, 12, 12)
-
-
-def write_rectification_list(
-    findings: pd.DataFrame, path: str | Path, lang: Literal["zh", "en"] = "zh"
-) -> Path:
-    """Write the 整改清单 for inspectors: one sheet per area, readable headers, blank columns to fill."""
-    from audit.rules import RULES  # the rules import this module: import the catalogue late
-
-    if lang not in _HEADERS:
-        raise ValueError(f"lang must be zh or en, not {lang!r}")
-    frame = sort_register(_typed(findings))
-    meta = {r.id: r for r in RULES}
-    title = {k: (v.title_zh if lang == "zh" else v.title_en) for k, v in meta.items()}
-    basis = {k: (v.basis_zh if lang == "zh" else v.basis_en) for k, v in meta.items()}
-    advice = {k: (v.recommendation_zh if lang == "zh" else v.recommendation_en) for k, v in meta.items()}
-    entity = _ENTITY.get(lang, {})
-    blank = pd.Series([pd.NA] * len(frame), dtype="str", index=frame.index)
-    sheet_frame = pd.DataFrame(
-        {
-            "no": np.arange(1, len(frame) + 1, dtype="int64"),
-            "finding_id": frame["finding_id"],
-            "rule_id": frame["rule_id"],
-            "title": frame["rule_id"].map(title).astype("str"),
-            "severity": frame["severity"].map(_SEVERITY[lang]).astype("str"),
-            "county_code": frame["county_code"],
-            "township_code": frame["township_code"],
-            "entity_type": frame["entity_type"].map(lambda t: entity.get(t, t)).astype("str"),
-            "entity_id": frame["entity_id"],
-            "amount_yuan": frame["amount_yuan"],
-            "description": frame["description_zh" if lang == "zh" else "description_en"],
-            "basis": frame["rule_id"].map(basis).astype("str"),
-            "advice": frame["rule_id"].map(advice).astype("str"),
-            "evidence": frame["evidence"],
-            "action": blank,
-            "unit": blank,
-            "deadline": blank,
-            "status": blank,
-        }
-    )
-    sheet_frame.columns = list(_HEADERS[lang])
-    sheets = {}
-    for area, name in _SHEETS[lang].items():
-        part = sheet_frame.loc[frame["area"] == area].copy()
-        part[_HEADERS[lang][0]] = np.arange(1, len(part) + 1, dtype="int64")
-        sheets[name] = part.reset_index(drop=True)
-    widths = dict(zip(_HEADERS[lang], _WIDTHS, strict=True))
-    return write_xlsx(sheets, path, widths=widths)
+    return typed_register(pq.read_table(path).to_pandas())
