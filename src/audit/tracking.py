@@ -14,6 +14,21 @@ finding (可销号). A finding marked 已整改 that a later run still finds is 
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from audit.exceptions import FollowUpError, FollowUpErrors
+from audit.manifest import sha256_file
+
+if TYPE_CHECKING:
+    from audit.rectification import FilledRow, Prefill
+
 PENDING = "待核实"
 CONFIRMED = "属实"
 EXCLUDED = "排除"
@@ -44,3 +59,485 @@ STATUS_LABELS = {
     },
 }
 """How each status is written in a list of each language; both are read back."""
+
+
+# --- each finding's state, folded from the journal ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class State:
+    """What the journal says of one finding."""
+
+    finding_id: str
+    status: str = PENDING
+    unit: str = ""
+    deadline: dt.date | None = None
+    action: str = ""
+    note: str = ""
+    who: str = ""
+    evidence: str = ""  # SHA-256 of the latest evidence file attached
+    since: int = 0  # the record that set the status (0: none, the finding is new)
+    rule_id: str = ""
+    county_code: str = ""
+    reopened: bool = False
+    closable: bool = False
+
+    def overdue(self, today: dt.date) -> bool:
+        """Still being rectified after its deadline."""
+        return self.status == RECTIFYING and self.deadline is not None and self.deadline < today
+
+    def prefill(self) -> Prefill:
+        """The fill-in columns of the rectification list for this finding."""
+        from audit.rectification import Prefill
+
+        return Prefill(self.status, self.action, self.unit, self.deadline, self.note)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """Every finding the journal knows, and the latest run it recorded."""
+
+    states: Mapping[str, State]
+    latest_run: str | None
+    records: int
+
+    def closable(self) -> list[State]:
+        """The findings ``audit track close`` closes, in id order."""
+        return [s for _, s in sorted(self.states.items()) if s.closable]
+
+
+def _day(text: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def _run_findings(folder: Path, record: Mapping[str, Any]) -> dict[str, list[str]]:
+    raw = json.loads((folder / record["run"]["file"]).read_text(encoding="utf-8"))
+    return {str(k): list(v) for k, v in raw["findings"].items()}
+
+
+def _unit_ok(county: str, units: Mapping[str, str]) -> bool:
+    """Whether the run audited the finding's county to the end (the city's own codes end in 00)."""
+    if county in units:
+        return units[county] == "ok"
+    return county.endswith("00") and units.get("city") == "ok"
+
+
+def ledger(folder: Path, records: Sequence[Mapping[str, Any]] | None = None) -> Ledger:
+    """Fold the journal into each finding's state (reading it, checked, unless given)."""
+    from audit import journal
+
+    records = journal.read(folder) if records is None else records
+    states: dict[str, State] = {}
+    last_run: tuple[int, str, dict[str, str], set[str]] | None = None
+    for rec in records:
+        if rec["kind"] == "run":
+            found = _run_findings(folder, rec)
+            for fid, (rule_id, county) in found.items():
+                old = states.get(fid, State(fid))
+                states[fid] = replace(old, rule_id=rule_id, county_code=county)
+            last_run = (int(rec["seq"]), str(rec["run_id"]), dict(rec["units"]), set(found))
+        elif rec["kind"] == "status":
+            fid = str(rec["finding_id"])
+            old = states.get(fid, State(fid))
+            states[fid] = replace(
+                old,
+                status=str(rec["status"]),
+                unit=str(rec.get("unit", "")),
+                deadline=_day(rec.get("deadline")),
+                action=str(rec.get("action", "")),
+                note=str(rec.get("note", "")),
+                who=str(rec.get("who", "")),
+                evidence=str((rec.get("evidence") or {}).get("sha256", old.evidence)),
+                since=int(rec["seq"]),
+            )
+    if last_run is not None:
+        seq, _, units, found = last_run
+        for fid, state in states.items():
+            if fid in found:
+                reopened = state.status == RECTIFIED and state.since < seq
+                states[fid] = replace(state, reopened=reopened)
+            elif state.status not in (EXCLUDED, CLOSED) and state.rule_id:
+                states[fid] = replace(state, closable=_unit_ok(state.county_code, units))
+    return Ledger(states, last_run[1] if last_run else None, len(records))
+
+
+# --- recording a run ------------------------------------------------------------------------------
+
+
+def record_run(folder: Path, run_dir: Path, who: str, when: str) -> bool:
+    """Record the findings of a finished run in the journal; False when it was recorded already."""
+    from audit import journal
+    from audit.findings import read_register
+    from audit.manifest import read_manifest
+
+    manifest = read_manifest(run_dir)
+    run_id = str(manifest["run_id"])
+    register = read_register(run_dir / "findings.parquet")
+    findings = {
+        f: [r, c]
+        for f, r, c in zip(register["finding_id"], register["rule_id"], register["county_code"], strict=True)
+    }
+    units = {str(u["code"]): str(u["status"]) for u in manifest["units"]}
+    with journal.appending(folder) as log:
+        if any(r["kind"] == "run" and r["run_id"] == run_id for r in log.records):
+            return False
+        ref = log.keep(run_id, {"run_id": run_id, "findings": dict(sorted(findings.items()))})
+        log.commit([{"kind": "run", "run_id": run_id, "units": units, "run": ref, "who": who, "when": when}])
+    return True
+
+
+# --- importing a filled rectification list -------------------------------------------------------
+
+_CHAIN = (PENDING, CONFIRMED, RECTIFYING, RECTIFIED)
+_BY_LABEL = {label: status for lang in STATUS_LABELS.values() for status, label in lang.items()}
+
+
+def next_statuses(status: str) -> tuple[str, ...]:
+    """The statuses a row may give a finding that has ``status`` (steps along the cycle may be skipped)."""
+    if status == PENDING:
+        return (CONFIRMED, EXCLUDED, RECTIFYING, RECTIFIED)
+    if status in (CONFIRMED, RECTIFYING):
+        return _CHAIN[_CHAIN.index(status) + 1 :]
+    if status == RECTIFIED:
+        return (RECTIFYING,)  # not done after all: back to rectifying
+    return ()
+
+
+def _steps(current: str, target: str) -> list[str]:
+    if target == EXCLUDED or (current == RECTIFIED and target == RECTIFYING):
+        return [target]
+    return list(_CHAIN[_CHAIN.index(current) + 1 : _CHAIN.index(target) + 1])
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """What an import records, and the rows it leaves alone."""
+
+    bodies: tuple[dict[str, Any], ...]
+    changed: tuple[FilledRow, ...]
+    unknown: tuple[FilledRow, ...]
+    unchanged: tuple[FilledRow, ...]
+
+
+def plan_import(
+    rows: Sequence[FilledRow], book: Ledger, *, base: Path, by: str, when: str, attach
+) -> ImportPlan:
+    """The records a filled list adds; FollowUpErrors listing every row that cannot be applied.
+
+    ``attach(path)`` stores an evidence file and returns its reference; it is called only
+    when every row is valid, so a rejected import leaves nothing behind.
+    """
+    errors: list[FollowUpError] = []
+    pending: list[tuple[FilledRow, list[str], Path | None]] = []
+    unknown: list[FilledRow] = []
+    unchanged: list[FilledRow] = []
+    seen: dict[str, FilledRow] = {}
+    for row in rows:
+        state = book.states.get(row.finding_id)
+        if state is None:
+            unknown.append(row)
+            continue
+        if row.finding_id in seen:
+            first = seen[row.finding_id]
+            errors.append(
+                FollowUpError(
+                    f"finding {row.finding_id} is also on sheet {first.sheet} row {first.row}; keep one row",
+                    **row.where("finding_id"),
+                )
+            )
+            continue
+        seen[row.finding_id] = row
+        values = {
+            "action": row.action or state.action,
+            "unit": row.unit or state.unit,
+            "deadline": row.deadline or state.deadline,
+            "note": row.note or state.note,
+        }
+        if not row.status:
+            changed = [
+                k
+                for k in ("action", "unit", "deadline", "note")
+                if getattr(row, k) not in ("", None, getattr(state, k))
+            ]
+            if changed or row.evidence_file:
+                errors.append(
+                    FollowUpError(
+                        f"no status: choose one of {'、'.join(next_statuses(state.status)) or state.status}",
+                        **row.where("status"),
+                    )
+                )
+            else:
+                unchanged.append(row)
+            continue
+        target = _BY_LABEL.get(row.status)
+        if target is None:
+            errors.append(
+                FollowUpError(
+                    f"{row.status!r} is not a status; choose one of {'、'.join(IMPORTABLE)}",
+                    **row.where("status"),
+                )
+            )
+            continue
+        if target == CLOSED:
+            errors.append(
+                FollowUpError(
+                    "已销号 is not typed: audit track close sets it once a later run no longer finds it",
+                    **row.where("status"),
+                )
+            )
+            continue
+        evidence = None
+        if row.evidence_file:
+            evidence = Path(row.evidence_file)
+            evidence = evidence if evidence.is_absolute() else base / evidence
+            if not evidence.is_file():
+                errors.append(
+                    FollowUpError(
+                        f"evidence file {row.evidence_file} not found (a path relative to the list's folder)",
+                        **row.where("evidence_file"),
+                    )
+                )
+                continue
+            if sha256_file(evidence) == state.evidence:
+                evidence = None  # attached already
+        same_fields = all(values[k] == getattr(state, k) for k in values)
+        if target == state.status:
+            if same_fields and evidence is None:
+                unchanged.append(row)
+                continue
+            steps = [target]
+        elif target in next_statuses(state.status):
+            steps = _steps(state.status, target)
+        else:
+            allowed = "、".join(next_statuses(state.status))
+            errors.append(
+                FollowUpError(
+                    f"finding {row.finding_id} is {state.status}; it cannot become {target}"
+                    + (f" (it may become {allowed})" if allowed else " (it is final)"),
+                    **row.where("status"),
+                )
+            )
+            continue
+        who = row.who or by
+        missing: list[tuple[str, str]] = []
+        for step in steps:
+            if step == EXCLUDED and not values["note"]:
+                missing.append(("note", "排除 needs the reason in 整改情况（说明）"))
+            if step == RECTIFYING:
+                if not values["unit"]:
+                    missing.append(("unit", "整改中 needs the responsible unit (责任单位)"))
+                if values["deadline"] is None:
+                    missing.append(
+                        ("deadline", "整改中 needs a deadline (整改时限), a date such as 2021-06-30")
+                    )
+            if step == RECTIFIED and not (row.note or row.evidence_file):
+                missing.append(
+                    ("note", "已整改 needs a note on what was done (整改情况) or an evidence file (证据文件)")
+                )
+        if not who:
+            missing.append(("who", "say who handled it (经办人), or give --by"))
+        if missing:
+            errors.extend(
+                FollowUpError(text, **row.where(key)) for key, text in dict(missing).items() for _ in [0]
+            )
+            continue
+        pending.append((row, steps, evidence))
+    if errors:
+        raise errors[0] if len(errors) == 1 else FollowUpErrors(errors)
+    bodies: list[dict[str, Any]] = []
+    for row, steps, evidence in pending:
+        state = book.states[row.finding_id]
+        ref = attach(evidence) if evidence is not None else None
+        for step in steps:
+            bodies.append(
+                {
+                    "kind": "status",
+                    "finding_id": row.finding_id,
+                    "status": step,
+                    "who": row.who or by,
+                    "recorded_by": by,
+                    "when": when,
+                    "action": row.action or state.action,
+                    "unit": row.unit or state.unit,
+                    "deadline": (row.deadline or state.deadline).isoformat()
+                    if (row.deadline or state.deadline)
+                    else "",
+                    "note": row.note or state.note,
+                    "evidence": ref if step == steps[-1] else None,
+                    "source": {"file": Path(row.file).name, "sheet": row.sheet, "row": row.row},
+                }
+            )
+    return ImportPlan(tuple(bodies), tuple(r for r, _, _ in pending), tuple(unknown), tuple(unchanged))
+
+
+def import_list(folder: Path, path: Path, *, by: str, when: str) -> ImportPlan:
+    """Apply a filled rectification list to the journal, all of it or nothing."""
+    from audit import journal
+    from audit.rectification import read_rectification_list
+
+    rows = read_rectification_list(path)
+    with journal.appending(folder) as log:
+        book = ledger(folder, log.records)
+        plan = plan_import(rows, book, base=path.parent, by=by, when=when, attach=log.attach)
+        log.commit(plan.bodies)
+    return plan
+
+
+def close(folder: Path, *, by: str, when: str) -> list[State]:
+    """Close (已销号) every finding the latest recorded run no longer finds; the ones closed."""
+    from audit import journal
+
+    with journal.appending(folder) as log:
+        book = ledger(folder, log.records)
+        closing = book.closable()
+        log.commit(
+            [
+                {
+                    "kind": "status",
+                    "finding_id": s.finding_id,
+                    "status": CLOSED,
+                    "who": by,
+                    "recorded_by": by,
+                    "when": when,
+                    "action": s.action,
+                    "unit": s.unit,
+                    "deadline": s.deadline.isoformat() if s.deadline else "",
+                    "note": f"run {book.latest_run} no longer finds it",
+                    "evidence": None,
+                    "source": None,
+                }
+                for s in closing
+            ]
+        )
+    return closing
+
+
+# --- what reports and the index show -------------------------------------------------------------
+
+FOLLOW_UP_COLUMNS = ("finding_id", "status", "unit", "deadline", "reopened", "closable")
+
+
+def follow_up(folder: Path | None, finding_ids: Sequence[str], county: str | None = None) -> pd.DataFrame:
+    """Each finding's follow-up for a report: status, owner, deadline, reopened, closable.
+
+    ``finding_ids`` are the findings this run shows (they are not closable; a 已整改 one among
+    them is reopened). Findings the journal knows in ``county`` that this run no longer shows
+    are added as closable. An empty frame when there is no journal.
+    """
+    columns = {
+        "finding_id": "str",
+        "status": "str",
+        "unit": "str",
+        "deadline": "str",
+        "reopened": "bool",
+        "closable": "bool",
+    }
+    if folder is None or not (Path(folder) / "journal.jsonl").exists():
+        return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
+    book = ledger(Path(folder))
+    shown = list(dict.fromkeys(finding_ids))
+    rows = []
+    for fid in shown:
+        state = book.states.get(fid, State(fid))
+        rows.append(
+            (
+                fid,
+                state.status,
+                state.unit,
+                state.deadline,
+                state.status == RECTIFIED and state.since > 0,
+                False,
+            )
+        )
+    gone = sorted(
+        fid
+        for fid, s in book.states.items()
+        if fid not in set(shown)
+        and s.rule_id
+        and s.status not in (EXCLUDED, CLOSED)
+        and (county is None or s.county_code == county)
+    )
+    for fid in gone:
+        s = book.states[fid]
+        rows.append((fid, s.status, s.unit, s.deadline, False, True))
+    frame = pd.DataFrame(rows, columns=list(columns))
+    frame["deadline"] = [d.isoformat() if d else "" for d in frame["deadline"]]
+    return frame.astype(columns)
+
+
+# --- audit track status ---------------------------------------------------------------------------
+
+
+def _table(
+    title: str, keys: Sequence[str], rows: Mapping[str, Mapping[str, int]], columns: Sequence[str]
+) -> list[str]:
+    header = [title, *columns, "合计"]
+    body = [[k, *(str(rows[k].get(c, 0)) for c in columns), str(sum(rows[k].values()))] for k in keys]
+    widths = [max(_width(r[i]) for r in [header, *body]) for i in range(len(header))]
+    out = []
+    for r in [header, *body]:
+        cells = [
+            _pad(r[0], widths[0], left=True),
+            *(_pad(v, w) for v, w in zip(r[1:], widths[1:], strict=True)),
+        ]
+        out.append("  ".join(cells).rstrip())
+    return out
+
+
+def _width(text: str) -> int:
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)  # a CJK character takes two columns
+
+
+def _pad(text: str, width: int, *, left: bool = False) -> str:
+    gap = " " * (width - _width(text))
+    return text + gap if left else gap + text
+
+
+def _shown_status(state: State) -> str:
+    if state.reopened:
+        return REOPENED
+    if state.closable:
+        return CLOSABLE
+    return state.status
+
+
+def status_text(book: Ledger, today: dt.date) -> str:
+    """Counts by status, county and rule, then the overdue, reopened and closable findings."""
+    states = sorted(book.states.values(), key=lambda s: (s.county_code, s.rule_id, s.finding_id))
+    columns = [*STATUSES, REOPENED, CLOSABLE]
+    shown = {s.finding_id: _shown_status(s) for s in states}
+    used = [c for c in columns if c in set(shown.values())]
+    lines = [
+        f"follow-up journal: {book.records} records, {len(states)} findings; "
+        f"latest run {book.latest_run or '-'}"
+    ]
+    if not states:
+        return "\n".join(lines) + "\n"
+    by_county: dict[str, dict[str, int]] = {}
+    by_rule: dict[str, dict[str, int]] = {}
+    total: dict[str, dict[str, int]] = {"合计": {}}
+    for s in states:
+        for table, key in ((by_county, s.county_code or "-"), (by_rule, s.rule_id or "-"), (total, "合计")):
+            counts = table.setdefault(key, {})
+            counts[shown[s.finding_id]] = counts.get(shown[s.finding_id], 0) + 1
+    rules = sorted(by_rule, key=lambda r: ("CSF".find(r[:1]), int(r[1:]) if r[1:].isdigit() else 0, r))
+    lines += ["", *_table("状态", ["合计"], total, used)]
+    lines += ["", *_table("县（区）", sorted(by_county), by_county, used)]
+    lines += ["", *_table("规则", rules, by_rule, used)]
+    overdue = [s for s in states if s.overdue(today)]
+    lines += ["", f"逾期 overdue on {today.isoformat()}: {len(overdue)}"]
+    lines += [
+        f"  {s.finding_id} {s.rule_id} {s.county_code} {s.unit} 整改时限 {s.deadline.isoformat()} "
+        f"({(today - s.deadline).days} days)"
+        for s in overdue
+        if s.deadline
+    ]
+    for word, part in (
+        (REOPENED, [s for s in states if s.reopened]),
+        (CLOSABLE, [s for s in states if s.closable]),
+    ):
+        lines += [
+            f"{word}: {len(part)}",
+            *(f"  {s.finding_id} {s.rule_id} {s.county_code} {s.status}" for s in part),
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""``audit verify``: recompute every hash of a run folder and say what changed."""
+"""``audit verify``: recompute every hash of a run folder, or of a follow-up journal, and say what changed."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
+from audit import journal
 from audit.exceptions import EXIT_FINDINGS, EXIT_OK
-from audit.manifest import verify
+from audit.manifest import MANIFEST, verify
 
 NAME = "verify"
-HELP = "Check a run folder against its manifest and sign-offs; exit 1 if anything changed."
+HELP = (
+    "Check a run folder against its manifest and sign-offs, or a follow-up journal's chain of records; "
+    "exit 1 if anything changed."
+)
 
 
 @dataclass(frozen=True)
@@ -18,28 +22,52 @@ class Options:
     """Arguments of ``audit verify``."""
 
     run_dir: Path
+    track: Path | None
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the arguments of ``audit verify``."""
-    parser.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a run folder written by audit batch")
+    parser.add_argument(
+        "run_dir",
+        type=Path,
+        metavar="RUN_DIR",
+        help="a run folder written by audit batch, or a follow-up journal's folder (audit track)",
+    )
+    parser.add_argument("--track", type=Path, metavar="DIR", help="also check this follow-up journal")
 
 
 def options(ns: argparse.Namespace) -> Options:
     """The run folder to check."""
-    return Options(run_dir=ns.run_dir)
+    return Options(run_dir=ns.run_dir, track=ns.track)
+
+
+def _journal(folder: Path) -> int:
+    """Print each edited, removed or reordered record of a journal; the number of problems."""
+    problems = journal.check(folder)
+    for problem in problems:
+        print(f"journal {folder / journal.JOURNAL} {problem}")
+    if not problems:
+        records = len((folder / journal.JOURNAL).read_text(encoding="utf-8").splitlines())
+        print(f"verified: journal {folder / journal.JOURNAL}, {records} records")
+    return len(problems)
 
 
 def run(opts: Options) -> int:
-    """Print each changed output, input or broken sign-off, or ``verified``."""
+    """Print each changed output, input, broken sign-off or journal record, or ``verified``."""
+    tracks = [opts.track] if opts.track is not None else []
+    if not (opts.run_dir / MANIFEST).exists() and (opts.run_dir / journal.JOURNAL).exists():
+        return EXIT_FINDINGS if _journal(opts.run_dir) else EXIT_OK
+    damaged = sum(_journal(folder) for folder in tracks)
     found = verify(opts.run_dir)
     for problem in found.problems:
         print(problem)
     for where in found.unavailable:
         print(f"not checked input {where}: its folder is not on this machine")
     counts = f"{found.outputs} outputs, {found.inputs} inputs, {found.signoffs} sign-offs"
-    if found.ok:
+    if found.ok and not damaged:
         print(f"verified: {counts}")
         return EXIT_OK
+    if found.ok:
+        return EXIT_FINDINGS
     print(f"{len(found.problems)} problems in {counts}")
     return EXIT_FINDINGS
