@@ -235,3 +235,38 @@ def test_verify_on_the_command_line(tmp_path, capsys):
 def test_verify_without_a_manifest_is_an_error(tmp_path, capsys):
     assert cli.main(["verify", str(tmp_path)]) == 2
     assert "no manifest; the batch did not finish" in capsys.readouterr().err
+
+
+def test_signoff_levels_each_bind_the_report_and_all_break_when_it_changes(tmp_path):
+    run_dir = _run_folder(tmp_path)
+    m.sign(run_dir, "540102", "王芳", level="preparer", now=NOON)
+    m.sign(run_dir, "540102", "李强", level="复核", now=NOON)
+    held = m.held_levels(run_dir)["540102"]
+    assert {level: s.reviewer if s else None for level, s in held.items()} == {
+        "经办": "王芳",
+        "复核": "李强",
+        "审定": None,
+    }
+    m.sign(run_dir, "540102", "次仁", level="审定", now=NOON)
+    assert all(m.held_levels(run_dir)["540102"].values())
+    saved = json.loads((run_dir / "signoffs.json").read_text(encoding="utf-8"))
+    assert [s["level"] for s in saved] == ["经办", "复核", "审定"]
+    (run_dir / "540102" / "report.html").write_text("<h1>edited</h1>", encoding="utf-8")
+    assert m.held_levels(run_dir)["540102"] == {"经办": None, "复核": None, "审定": None}
+    broken = [p for p in m.verify(run_dir).problems if p.subject == "sign-off"]
+    assert [p.detail.split(";")[0] for p in broken] == [
+        "signed by 王芳 at 2021-02-18T04:30:00Z as 经办",
+        "signed by 李强 at 2021-02-18T04:30:00Z as 复核",
+        "signed by 次仁 at 2021-02-18T04:30:00Z as 审定",
+    ]
+
+
+def test_an_old_signoff_without_a_level_is_a_reviewers_and_an_unknown_level_is_refused(tmp_path):
+    run_dir = _run_folder(tmp_path)
+    m.sign(run_dir, "540102", "王芳", now=NOON)
+    raw = json.loads((run_dir / "signoffs.json").read_text(encoding="utf-8"))
+    del raw[0]["level"]
+    (run_dir / "signoffs.json").write_text(json.dumps(raw), encoding="utf-8")
+    assert m.read_signoffs(run_dir)[0].level == "复核"
+    with pytest.raises(ParameterError, match="'boss' is not a sign-off level; choose 经办 \\(preparer\\)"):
+        m.sign(run_dir, "540102", "王芳", level="boss")

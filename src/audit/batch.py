@@ -51,9 +51,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from audit import executors as executors_module
 from audit.exceptions import AuditError, BatchError, ParameterError, WorkerLost
 from audit.manifest import (
+    SIGNOFF_LEVELS,
     FileRecord,
     code_digest,
     code_revision,
+    held_levels,
     package_versions,
     read_manifest,
     read_signoffs,
@@ -837,15 +839,24 @@ def write_index(run_dir: Path) -> Path:
 
     manifest = read_manifest(run_dir)
     signoffs: dict[str, list[dict[str, Any]]] = {}
-    for signoff in read_signoffs(run_dir):
+    every = read_signoffs(run_dir)
+    for signoff in every:
         broken = signoff.changed_reports(run_dir)
         signoffs.setdefault(signoff.county, []).append(
-            {"reviewer": signoff.reviewer, "when": signoff.signed_utc, "note": signoff.note, "broken": broken}
+            {
+                "reviewer": signoff.reviewer,
+                "when": signoff.signed_utc,
+                "note": signoff.note,
+                "level": signoff.level,
+                "broken": broken,
+            }
         )
     env = Environment(loader=PackageLoader("audit", "templates"), autoescape=select_autoescape(default=True))
     html = env.get_template("index.html").render(
         manifest=manifest,
         signoffs=signoffs,
+        levels=held_levels(run_dir, every),
+        signoff_levels=SIGNOFF_LEVELS,
         severities=SEVERITIES,
         severity_zh={s: label(f"severity.{s}", "zh") for s in SEVERITIES},
     )

@@ -5,9 +5,11 @@ inputs' hashes (store files, notebooks, parameters file, the store's own source 
 parameter values, package versions, the code revision, and timing per job. Timing lives
 here and nowhere else, so findings files stay byte-identical from run to run.
 
-``signoffs.json`` is an append-only list: who signed which county's report, when, and the
-report's SHA-256 at that moment. ``index.html`` and ``signoffs.json`` are not in the
-manifest: signing rewrites the one and appends to the other after the batch.
+``signoffs.json`` is an append-only list: who signed which county's report, at which level
+(经办 preparer, 复核 reviewer, 审定 approver), when, and the report's SHA-256 at that moment.
+A level holds while the report keeps that hash: any change to the report breaks every level.
+``index.html`` and ``signoffs.json`` are not in the manifest: signing rewrites the one and
+appends to the other after the batch.
 """
 
 from __future__ import annotations
@@ -46,6 +48,11 @@ VERSIONED = (
     "distributed",
 )
 _CHUNK = 1 << 20
+SIGNOFF_LEVELS = ("经办", "复核", "审定")
+"""The levels of sign-off of a report, lowest first: preparer, reviewer, approver."""
+LEVEL_NAMES = {"preparer": "经办", "reviewer": "复核", "approver": "审定"}
+"""The English names accepted for each level."""
+DEFAULT_LEVEL = "复核"  # a sign-off recorded before levels existed was a reviewer's
 
 
 def sha256_file(path: str | Path) -> str:
@@ -197,6 +204,7 @@ class Signoff:
     signed_utc: str
     reports: tuple[FileRecord, ...]
     note: str = ""
+    level: str = DEFAULT_LEVEL
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Signoff:
@@ -207,6 +215,7 @@ class Signoff:
             signed_utc=str(raw["signed_utc"]),
             reports=tuple(FileRecord.from_json(r) for r in raw["reports"]),
             note=str(raw.get("note", "")),
+            level=str(raw.get("level", DEFAULT_LEVEL)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -217,6 +226,7 @@ class Signoff:
             "signed_utc": self.signed_utc,
             "reports": [r.to_json() for r in self.reports],
             "note": self.note,
+            "level": self.level,
         }
 
     def changed_reports(self, run_dir: Path) -> list[str]:
@@ -246,11 +256,37 @@ def unit_entry(manifest: dict[str, Any], code: str) -> dict[str, Any]:
     raise ParameterError(f"county {code!r} is not in this run; it has {known}")
 
 
+def signoff_level(name: str) -> str:
+    """The level a name stands for (经办, 复核, 审定 or preparer, reviewer, approver)."""
+    level = LEVEL_NAMES.get(name.strip().lower(), name.strip())
+    if level not in SIGNOFF_LEVELS:
+        known = ", ".join(f"{zh} ({en})" for en, zh in LEVEL_NAMES.items())
+        raise ParameterError(f"--level {name!r} is not a sign-off level; choose {known}")
+    return level
+
+
+def held_levels(run_dir: Path, signoffs: list[Signoff] | None = None) -> dict[str, dict[str, Signoff | None]]:
+    """Per county, each level's latest sign-off that still holds (None: not signed, or broken)."""
+    signoffs = read_signoffs(run_dir) if signoffs is None else signoffs
+    held: dict[str, dict[str, Signoff | None]] = {}
+    for signoff in signoffs:
+        levels = held.setdefault(signoff.county, dict.fromkeys(SIGNOFF_LEVELS))
+        if not signoff.changed_reports(run_dir):
+            levels[signoff.level] = signoff
+    return held
+
+
 def sign(
-    run_dir: Path, county: str, reviewer: str, note: str = "", *, now: dt.datetime | None = None
+    run_dir: Path,
+    county: str,
+    reviewer: str,
+    note: str = "",
+    *,
+    level: str = DEFAULT_LEVEL,
+    now: dt.datetime | None = None,
 ) -> Signoff:
-    """Append a sign-off of ``county``'s report to ``signoffs.json`` and return it."""
-    reviewer, note = reviewer.strip(), note.strip()
+    """Append a sign-off of ``county``'s report at ``level`` to ``signoffs.json`` and return it."""
+    reviewer, note, level = reviewer.strip(), note.strip(), signoff_level(level)
     if not reviewer:
         raise ParameterError("--reviewer must name the person signing")
     with run_lock(run_dir):
@@ -267,7 +303,7 @@ def sign(
                     f"{rel} changed since the batch wrote it; run audit verify before signing"
                 )
             reports.append(current)
-        signoff = Signoff(county, reviewer, utc_text(now or utc_now()), tuple(reports), note)
+        signoff = Signoff(county, reviewer, utc_text(now or utc_now()), tuple(reports), note, level)
         signoffs = read_signoffs(run_dir)
         write_json(run_dir / SIGNOFFS, [s.to_json() for s in [*signoffs, signoff]])
     return signoff
@@ -349,7 +385,7 @@ def verify(run_dir: Path) -> Verification:
                     "sign-off",
                     signoff.county,
                     "broken",
-                    f"signed by {signoff.reviewer} at {signoff.signed_utc}; "
+                    f"signed by {signoff.reviewer} at {signoff.signed_utc} as {signoff.level}; "
                     f"changed since: {', '.join(changed)}",
                 )
             )

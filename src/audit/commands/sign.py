@@ -1,4 +1,4 @@
-"""``audit sign``: a reviewer signs one county's report of a run."""
+"""``audit sign``: a preparer, reviewer or approver signs one county's report of a run."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from pathlib import Path
 
 from audit.batch import write_index
 from audit.exceptions import EXIT_OK
-from audit.manifest import sign
+from audit.manifest import LEVEL_NAMES, SIGNOFF_LEVELS, sign, signoff_level
 
 NAME = "sign"
-HELP = "Record that a reviewer signed a county's report (reviewer, UTC time, report SHA-256)."
+HELP = (
+    "Record a sign-off of a county's report at a level (经办 preparer, 复核 reviewer, 审定 approver): "
+    "who, UTC time, the report's SHA-256."
+)
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Options:
     county: str
     reviewer: str
     note: str
+    level: str
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,17 +36,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--reviewer", required=True, metavar="NAME", help="who signs")
     parser.add_argument("--note", default="", help="a remark kept with the sign-off")
+    parser.add_argument(
+        "--level",
+        default="复核",
+        metavar="LEVEL",
+        help=f"{', '.join(SIGNOFF_LEVELS)} or {', '.join(LEVEL_NAMES)} (default 复核, the reviewer)",
+    )
 
 
 def options(ns: argparse.Namespace) -> Options:
-    """The run folder, county, reviewer and note."""
-    return Options(run_dir=ns.run_dir, county=ns.county.strip(), reviewer=ns.reviewer, note=ns.note)
+    """The run folder, county, reviewer, note and level."""
+    return Options(
+        run_dir=ns.run_dir,
+        county=ns.county.strip(),
+        reviewer=ns.reviewer,
+        note=ns.note,
+        level=signoff_level(ns.level),
+    )
 
 
 def run(opts: Options) -> int:
     """Append the sign-off, rewrite index.html, and say what was signed."""
-    signoff = sign(opts.run_dir, opts.county, opts.reviewer, opts.note)
+    signoff = sign(opts.run_dir, opts.county, opts.reviewer, opts.note, level=opts.level)
     write_index(opts.run_dir)
     for report in signoff.reports:
-        print(f"signed {report.path} sha256 {report.sha256} by {signoff.reviewer} at {signoff.signed_utc}")
+        print(
+            f"signed {report.path} sha256 {report.sha256} by {signoff.reviewer} ({signoff.level}) "
+            f"at {signoff.signed_utc}"
+        )
     return EXIT_OK
