@@ -205,3 +205,41 @@ def test_the_city_shows_the_cross_county_findings_and_links_every_county(city):
     assert '<a href="../540102/report.html">report.html</a>' in links
     assert '<a href="../540103/report.pdf">report.pdf</a>' in links
     assert '<img src="data:image/svg+xml;base64,' in city.chart().html
+
+
+def test_a_tracked_run_shows_each_findings_follow_up_and_flags_the_reopened_at_the_top(place):
+    import json
+
+    from audit.tracking import SNAPSHOT
+
+    plain = _open(place)
+    found = plain.findings()
+    first, second = found.iloc[0], found.iloc[1]
+    run = Path(place["out"]).parent / "tracked-run"
+    run.mkdir(exist_ok=True)
+
+    def state(status, rule_id, county=fx.COUNTY, unit="", deadline=""):
+        return {"status": status, "unit": unit, "deadline": deadline, "rule_id": rule_id,
+                "county_code": county, "since": 3}  # fmt: skip
+
+    states = {
+        first["finding_id"]: state("已整改", first["rule_id"], unit="城关区民政局", deadline="2021-06-30"),
+        second["finding_id"]: state("整改中", second["rule_id"], unit="<b>某单位</b>", deadline="2021-09-30"),
+        "00000000000000aa": state("属实", "C1"),  # no longer found: can be closed
+        "00000000000000bb": state("属实", "C1", county="540199"),  # another county's
+        "00000000000000cc": state("排除", "C1"),  # excluded: not listed
+    }
+    (run / SNAPSHOT).write_text(json.dumps({"states": states}), encoding="utf-8")
+    county = _open(place, rules_from=str(run))
+    view = county.follow_up().set_index("finding_id")
+    assert view.index.tolist() == [*found["finding_id"], "00000000000000aa"]
+    assert view.loc[first["finding_id"], "reopened"] and not view.loc[second["finding_id"], "reopened"]
+    assert view["closable"].tolist() == [False] * len(found) + [True]
+    assert (view.loc[found["finding_id"][2:], "status"] == "待核实").all()
+    title = county.title_block().html
+    assert "整改未到位：1 个问题" in title and first["finding_id"] in title and "城关区民政局" in title
+    summary = _text(county.summary().html)
+    assert "整改跟踪" in summary and "可销号：1 个问题" in summary and "00000000000000aa" in summary
+    area = county.findings_section(second["area"]).html
+    assert "整改时限" in area and "2021-09-30" in area and "&lt;b&gt;某单位&lt;/b&gt;" in area
+    assert "整改未到位" not in plain.title_block().html and "整改跟踪" not in plain.summary().html

@@ -41,6 +41,18 @@ _LABELS: dict[str, tuple[str, str]] = {
     "summary.rules": ("规则执行结果", "Rule results"),
     "summary.total": ("合计", "Total"),
     "summary.no_findings": ("未发现问题。", "No findings."),
+    # follow-up (audit batch --track)
+    "followup.heading": ("整改跟踪", "Follow-up of earlier findings"),
+    "followup.reopened": (
+        "整改未到位：{n} 个问题已报已整改，本次数据仍然发现，应重新整改。",
+        "Not rectified: {n} findings reported as rectified are still found in this data and are reopened.",
+    ),
+    "followup.by_status": ("问题数（按整改状态）", "Findings by follow-up status"),
+    "followup.closable": (
+        "可销号：{n} 个问题本次数据已不再发现，可以销号（audit track close）。",
+        "Can be closed: {n} findings are no longer found in this data (audit track close).",
+    ),
+    "followup.none_closable": ("没有可销号的问题。", "No finding can be closed."),
     # areas
     "area.C": ("购买服务合同与资金", "Purchased-service contracts and funding"),
     "area.S": ("乡镇民政所人员配备", "Staffing of township offices"),
@@ -75,6 +87,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "col.entity_id": ("对象", "Entity"),
     "col.description": ("描述", "Description"),
     "col.evidence": ("证据", "Evidence"),
+    "col.finding_id": ("发现编号", "Finding ID"),
+    "col.followup": ("整改状态", "Follow-up"),
+    "col.owner": ("责任单位", "Responsible unit"),
+    "col.deadline": ("整改时限", "Deadline"),
     "col.county": ("县（区）", "County"),
     "col.table": ("表", "Table"),
     "col.column": ("列", "Column"),

@@ -123,6 +123,39 @@ class _Inspection:
         expected = {"unit": unit, **self._made_from}
         return ruleruns.load(ruleruns.folder(self.spec.rules_from, unit), expected)
 
+    @functools.cached_property
+    def _tracked(self) -> Mapping[str, Any] | None:
+        """The follow-up states a batch given ``--track`` kept beside its rule runs; None without."""
+        if self.spec.rules_from is None:
+            return None
+        from audit.tracking import read_snapshot
+
+        return read_snapshot(Path(self.spec.rules_from))
+
+    def _follow_up_columns(self, shown: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+        """``shown`` with each finding's follow-up status, owner and deadline, and their headers."""
+        if self._tracked is None or shown.empty:
+            return shown, {}
+        from audit.tracking import REOPENED, SHOWN_LABELS, follow_up
+
+        view = follow_up(self._tracked, shown["finding_id"].tolist()).set_index("finding_id")
+        view = view.loc[shown["finding_id"]]
+        words = SHOWN_LABELS[self.lang]
+        status = [
+            words[REOPENED] if r else words[s] for s, r in zip(view["status"], view["reopened"], strict=True)
+        ]
+        shown = shown.assign(
+            followup_status=status,
+            followup_unit=view["unit"].to_numpy(),
+            followup_deadline=view["deadline"].to_numpy(),
+        )
+        headers = {
+            "followup_status": self._t("col.followup"),
+            "followup_unit": self._t("col.owner"),
+            "followup_deadline": self._t("col.deadline"),
+        }
+        return shown, headers
+
     def _read(self, table: str, counties: list[str] | None) -> pd.DataFrame | None:
         if not self.store.has(table):
             return None
@@ -195,6 +228,8 @@ class _Inspection:
             desc: self._t("col.description"),
             "evidence": self._t("col.evidence"),
         }
+        shown, tracked = self._follow_up_columns(shown)
+        headers.update(tracked)
         parts = []
         for rule_id, rows in shown.groupby("rule_id", sort=False):
             title = _rule_title(str(rule_id), self.lang)
@@ -374,19 +409,90 @@ class CountyInspection(_Inspection):
             return frame
         return frame[frame["area"] == _area(area)].reset_index(drop=True)
 
+    def follow_up(self) -> pd.DataFrame:
+        """Each finding's follow-up (status, owner, deadline, reopened, closable); empty without ``--track``.
+
+        Findings of the county the journal knows and this run no longer shows come last, closable.
+        """
+        from audit.tracking import follow_up
+
+        return follow_up(self._tracked, self.findings()["finding_id"].tolist(), self.county)
+
+    def _follow_up_rows(self, view: pd.DataFrame) -> str:
+        from audit.tracking import REOPENED, SHOWN_LABELS
+
+        words = SHOWN_LABELS[self.lang]
+        rows = view.assign(
+            rule=[self._rule_of(f) for f in view["finding_id"]],
+            shown_status=[
+                words[REOPENED] if r else words[s]
+                for s, r in zip(view["status"], view["reopened"], strict=True)
+            ],
+        )
+        headers = {
+            "finding_id": self._t("col.finding_id"),
+            "rule": self._t("col.rule_id"),
+            "shown_status": self._t("col.followup"),
+            "unit": self._t("col.owner"),
+            "deadline": self._t("col.deadline"),
+        }
+        return P.table(rows, headers, max_rows=MAX_ROWS_PER_RULE)
+
+    def _rule_of(self, finding: str) -> str:
+        known = self.findings().set_index("finding_id")["rule_id"]
+        if finding in known.index:
+            rule_id = str(known.loc[finding])
+        else:
+            state = (self._tracked or {}).get(finding)
+            rule_id = getattr(state, "rule_id", "")
+        return f"{rule_id} {_rule_title(rule_id, self.lang)}" if rule_id else ""
+
     def title_block(self) -> P.Fragment:
-        """Title, county, audit period, run id, date; a warning banner when personal data show in full."""
-        return self._title_fragment(self._t("report.title"), self.county)
+        """Title, county, audit period, run id, date; a warning banner when personal data show in full.
+
+        With a follow-up journal, findings reported rectified that this run still finds
+        (整改未到位) are flagged here, at the top of the report.
+        """
+        fragment = self._title_fragment(self._t("report.title"), self.county)
+        reopened = self.follow_up().query("reopened")
+        if reopened.empty:
+            return fragment
+        html = P.banner(self._t("followup.reopened", n=len(reopened))) + self._follow_up_rows(reopened)
+        return self._fragment(fragment.html + html, "title", **dict(fragment.meta))
 
     def summary(self) -> P.Fragment:
-        """Findings by severity and area, money at stake, and every rule's result."""
+        """Findings by severity and area, money at stake, every rule's result, and the follow-up."""
         t = self._t
         findings = self.findings()
         html = P.heading(t("summary.heading"), 2)
         html += P.heading(t("summary.by_severity"), 3)
         html += _severity_area_table(findings, self.lang)
         html += P.heading(t("summary.rules"), 3) + self._results_table(self.results())
+        if self._tracked is not None:
+            html += self._follow_up_html()
         return self._fragment(html, "summary")
+
+    def _follow_up_html(self) -> str:
+        from audit.tracking import CLOSABLE, REOPENED, SHOWN_LABELS, STATUSES
+
+        t, words = self._t, SHOWN_LABELS[self.lang]
+        view = self.follow_up()
+        flags = zip(view["status"], view["reopened"], view["closable"], strict=True)
+        shown = [words[REOPENED] if r else words[CLOSABLE] if c else words[s] for s, r, c in flags]
+        order = [words[s] for s in (*STATUSES, REOPENED, CLOSABLE)]
+        counts = pd.Series(shown, dtype="str").value_counts()
+        table = pd.DataFrame(
+            {
+                "status": [w for w in order if w in counts.index],
+                "n": [int(counts[w]) for w in order if w in counts.index],
+            }
+        )
+        html = P.heading(t("followup.heading"), 3) + P.heading(t("followup.by_status"), 4)
+        html += P.table(table, {"status": t("col.followup"), "n": t("col.n_findings")})
+        closable = view.query("closable")
+        if closable.empty:
+            return html + P.paragraph(t("followup.none_closable"), "audit-note")
+        return html + P.paragraph(t("followup.closable", n=len(closable))) + self._follow_up_rows(closable)
 
     def findings_section(self, area: str) -> P.Fragment:
         """One area's heading and findings, grouped by rule (masked unless pii is full)."""

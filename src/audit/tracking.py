@@ -60,6 +60,12 @@ STATUS_LABELS = {
 }
 """How each status is written in a list of each language; both are read back."""
 
+SHOWN_LABELS = {
+    "zh": {**STATUS_LABELS["zh"], REOPENED: REOPENED, CLOSABLE: CLOSABLE},
+    "en": {**STATUS_LABELS["en"], REOPENED: "not rectified (reopened)", CLOSABLE: "can be closed"},
+}
+"""How a report names each status, and the two states a run adds (reopened, closable)."""
+
 
 # --- each finding's state, folded from the journal ----------------------------------------------
 
@@ -414,15 +420,71 @@ def close(folder: Path, *, by: str, when: str) -> list[State]:
 
 # --- what reports and the index show -------------------------------------------------------------
 
+SNAPSHOT = "followup.json"
+"""The journal's state as a batch read it, kept in the run folder for its notebooks and index."""
+
 FOLLOW_UP_COLUMNS = ("finding_id", "status", "unit", "deadline", "reopened", "closable")
 
 
-def follow_up(folder: Path | None, finding_ids: Sequence[str], county: str | None = None) -> pd.DataFrame:
+def snapshot(folder: Path) -> dict[str, Any]:
+    """The journal's findings and where it stood (records, last hash), as JSON-ready data."""
+    from audit import journal
+
+    records = journal.read(folder)
+    book = ledger(folder, records)
+    states = {
+        fid: {
+            "status": s.status,
+            "unit": s.unit,
+            "deadline": s.deadline.isoformat() if s.deadline else "",
+            "rule_id": s.rule_id,
+            "county_code": s.county_code,
+            "since": s.since,
+        }
+        for fid, s in sorted(book.states.items())
+    }
+    return {"journal": str(folder), **journal.head(records), "latest_run": book.latest_run, "states": states}
+
+
+def write_snapshot(folder: Path, run_dir: Path) -> Path:
+    """Write the journal's snapshot into ``run_dir`` (before the notebooks run); its path."""
+    from audit.journal import canonical, write_durably
+
+    path = run_dir / SNAPSHOT
+    write_durably(path, (canonical(snapshot(folder)) + "\n").encode("utf-8"))
+    return path
+
+
+def read_snapshot(run_dir: Path) -> dict[str, State] | None:
+    """The states a run's snapshot holds; None when the run was made without ``--track``."""
+    path = Path(run_dir) / SNAPSHOT
+    if not path.is_file():
+        return None
+    raw = json.loads(path.read_text(encoding="utf-8"))["states"]
+    return {
+        fid: State(
+            fid,
+            status=v["status"],
+            unit=v["unit"],
+            deadline=_day(v["deadline"]),
+            rule_id=v["rule_id"],
+            county_code=v["county_code"],
+            since=int(v["since"]),
+        )
+        for fid, v in raw.items()
+    }
+
+
+def follow_up(
+    states: Mapping[str, State] | Path | None, finding_ids: Sequence[str], county: str | None = None
+) -> pd.DataFrame:
     """Each finding's follow-up for a report: status, owner, deadline, reopened, closable.
 
-    ``finding_ids`` are the findings this run shows (they are not closable; a 已整改 one among
-    them is reopened). Findings the journal knows in ``county`` that this run no longer shows
-    are added as closable. An empty frame when there is no journal.
+    ``states`` come from a run's snapshot (:func:`read_snapshot`) or a journal's folder.
+    ``finding_ids`` are the findings this run shows: none of them is closable, and one marked
+    已整改 is reopened (整改未到位). Findings the journal knows in ``county`` (every county
+    when None) that this run no longer shows are added as closable (可销号); excluded and
+    closed ones are left out. An empty frame when there is no journal.
     """
     columns = {
         "finding_id": "str",
@@ -432,37 +494,47 @@ def follow_up(folder: Path | None, finding_ids: Sequence[str], county: str | Non
         "reopened": "bool",
         "closable": "bool",
     }
-    if folder is None or not (Path(folder) / "journal.jsonl").exists():
+    if isinstance(states, Path):
+        states = ledger(states).states if (states / "journal.jsonl").exists() else None
+    if states is None:
         return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
-    book = ledger(Path(folder))
     shown = list(dict.fromkeys(finding_ids))
     rows = []
     for fid in shown:
-        state = book.states.get(fid, State(fid))
-        rows.append(
-            (
-                fid,
-                state.status,
-                state.unit,
-                state.deadline,
-                state.status == RECTIFIED and state.since > 0,
-                False,
-            )
-        )
-    gone = sorted(
-        fid
-        for fid, s in book.states.items()
-        if fid not in set(shown)
-        and s.rule_id
-        and s.status not in (EXCLUDED, CLOSED)
-        and (county is None or s.county_code == county)
-    )
-    for fid in gone:
-        s = book.states[fid]
-        rows.append((fid, s.status, s.unit, s.deadline, False, True))
+        state = states.get(fid, State(fid))
+        rows.append((fid, state.status, state.unit, state.deadline, state.status == RECTIFIED, False))
+    visible = set(shown)
+    for fid, state in sorted(states.items()):
+        if (
+            fid not in visible
+            and state.rule_id
+            and state.status not in (EXCLUDED, CLOSED)
+            and (county is None or state.county_code == county)
+        ):
+            rows.append((fid, state.status, state.unit, state.deadline, False, True))
     frame = pd.DataFrame(rows, columns=list(columns))
     frame["deadline"] = [d.isoformat() if d else "" for d in frame["deadline"]]
     return frame.astype(columns)
+
+
+def unit_counts(run_dir: Path, units: Mapping[str, Sequence[str]]) -> dict[str, dict[str, int]]:
+    """For the index: per unit, its findings by follow-up status, plus 整改未到位 and 可销号.
+
+    ``units`` maps each unit's code to the finding ids it showed. Empty without a snapshot.
+    """
+    states = read_snapshot(run_dir)
+    if states is None:
+        return {}
+    counts: dict[str, dict[str, int]] = {}
+    for code, ids in units.items():
+        view = follow_up(states, ids, None if code == "city" else code)
+        tally = {
+            s: int(((view["status"] == s) & ~view["closable"] & ~view["reopened"]).sum()) for s in STATUSES
+        }
+        tally[REOPENED] = int(view["reopened"].sum())
+        tally[CLOSABLE] = int(view["closable"].sum())
+        counts[code] = {k: v for k, v in tally.items() if v}
+    return counts
 
 
 # --- audit track status ---------------------------------------------------------------------------
