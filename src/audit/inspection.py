@@ -454,6 +454,8 @@ class CountyInspection(_Inspection):
         (整改未到位) are flagged here, at the top of the report.
         """
         fragment = self._title_fragment(self._t("report.title"), self.county)
+        if self._tracked is None:
+            return fragment
         reopened = self.follow_up().query("reopened")
         if reopened.empty:
             return fragment
