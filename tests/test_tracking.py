@@ -7,6 +7,7 @@ folders (a manifest and a findings register), so no notebook runs here.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -314,3 +315,67 @@ def test_audit_verify_reports_an_edited_removed_or_reordered_record(tmp_path, tr
     path.write_text("\n".join(damage(lines)) + "\n", encoding="utf-8")
     assert main(["verify", str(track)]) == 1
     assert said in capsys.readouterr().out
+
+
+def test_two_imports_at_once_both_apply_one_after_the_other(tmp_path, track, monkeypatch):
+    import threading
+    import time
+
+    real = journal.write_durably
+
+    def slow(path, data):
+        time.sleep(0.3)  # the other import reaches the lock while this one holds it
+        real(path, data)
+
+    monkeypatch.setattr(journal, "write_durably", slow)
+    lists = [
+        _filled(tmp_path / "one.xlsx", [_row("A", status="属实"), _row("B", status="属实")]),
+        _filled(tmp_path / "two.xlsx", [_row("C", status="排除", note="重复"), _row("D", status="属实")]),
+    ]
+    codes = []
+    threads = [
+        threading.Thread(
+            target=lambda p=p: codes.append(main(["track", "import", str(p), "--track", str(track)]))
+        )
+        for p in lists
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert codes == [0, 0] and journal.check(track) == []
+    sources = [r["source"]["file"] for r in journal.read(track) if r["kind"] == "status"]
+    assert sources in (["one.xlsx"] * 2 + ["two.xlsx"] * 2, ["two.xlsx"] * 2 + ["one.xlsx"] * 2)
+    assert _statuses(track) == {"A": CONFIRMED, "B": CONFIRMED, "C": EXCLUDED, "D": CONFIRMED, "E": PENDING}
+
+
+_KILLED_IMPORT = """
+import os, signal, sys
+from audit.cli import main
+
+real = os.replace
+def die(src, dst):
+    if str(dst).endswith("journal.jsonl"):
+        os.kill(os.getpid(), signal.SIGKILL)  # killed after writing the new journal, before the rename
+    real(src, dst)
+os.replace = die
+main(["track", "import", sys.argv[1], "--track", sys.argv[2]])
+"""
+
+
+def test_an_import_killed_midway_leaves_the_journal_as_it_was(tmp_path, track):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    evidence = tmp_path / "photo.jpg"
+    evidence.write_bytes(b"jpeg")
+    path = _filled(tmp_path / "list.xlsx", [_row("A", status="属实", evidence_file="photo.jpg")])
+    before = (track / journal.JOURNAL).read_bytes()
+    env = {**os.environ, "PYTHONPATH": str(Path(journal.__file__).parents[1])}
+    done = subprocess.run([sys.executable, "-c", _KILLED_IMPORT, str(path), str(track)], env=env, timeout=300)
+    assert done.returncode == -signal.SIGKILL
+    assert (track / journal.JOURNAL).read_bytes() == before and journal.check(track) == []
+    assert main(["track", "import", str(path), "--track", str(track)]) == 0  # the lock was released
+    assert _statuses(track)["A"] == CONFIRMED and journal.check(track) == []

@@ -212,3 +212,22 @@ def appending(folder: Path, *, wait: float = LOCK_WAIT_SECONDS) -> Iterator[Appe
         yield Appender(folder, read(folder))
     finally:
         os.close(fd)
+
+
+def holds(folder: Path, records: int, last_hash: str) -> str | None:
+    """Why the journal no longer holds the first ``records`` records a run read (None if it does).
+
+    The chain cannot show that records were cut off its end; a run's manifest can.
+    """
+    if records == 0:
+        return None
+    lines = _lines(folder)
+    if len(lines) < records:
+        return f"a run read {records} records; it now has {len(lines)}: records were removed from its end"
+    try:
+        found = json.loads(lines[records - 1]).get("hash")
+    except ValueError:
+        found = None
+    if found != last_hash:
+        return f"record {records} is not the one a run read (hash {last_hash[:12]}…)"
+    return None

@@ -613,3 +613,36 @@ def status_text(book: Ledger, today: dt.date) -> str:
             *(f"  {s.finding_id} {s.rule_id} {s.county_code} {s.status}" for s in part),
         ]
     return "\n".join(lines) + "\n"
+
+
+# --- what a batch given --track does --------------------------------------------------------------
+
+
+def prefills(run_dir: Path) -> dict[str, Prefill]:
+    """The rectification list's pre-filled columns from the run's snapshot ({} without one)."""
+    states = read_snapshot(run_dir)
+    return {} if states is None else {fid: s.prefill() for fid, s in states.items() if s.since}
+
+
+def index_counts(run_dir: Path, manifest: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """Per unit of the run, its findings by follow-up status (for the index; {} without a snapshot)."""
+    if read_snapshot(run_dir) is None:
+        return {}
+    import pyarrow.parquet as pq
+
+    shown: dict[str, list[str]] = {}
+    for unit in manifest.get("units", []):
+        ids: list[str] = []
+        for rel in unit.get("registers", []):
+            ids += pq.read_table(run_dir / rel, columns=["finding_id"]).column(0).to_pylist()
+        shown[str(unit["code"])] = ids
+    return unit_counts(run_dir, shown)
+
+
+def journal_head(run_dir: Path) -> dict[str, Any] | None:
+    """Where the journal stood when the run read it (folder, records, last hash); None untracked."""
+    path = Path(run_dir) / SNAPSHOT
+    if not path.is_file():
+        return None
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return {k: raw[k] for k in ("journal", "records", "last_hash") if k in raw}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from audit import journal
 from audit.exceptions import EXIT_FINDINGS, EXIT_OK
-from audit.manifest import MANIFEST, verify
+from audit.manifest import MANIFEST, read_manifest, verify
 
 NAME = "verify"
 HELP = (
@@ -57,8 +57,20 @@ def run(opts: Options) -> int:
     tracks = [opts.track] if opts.track is not None else []
     if not (opts.run_dir / MANIFEST).exists() and (opts.run_dir / journal.JOURNAL).exists():
         return EXIT_FINDINGS if _journal(opts.run_dir) else EXIT_OK
-    damaged = sum(_journal(folder) for folder in tracks)
     found = verify(opts.run_dir)
+    head = read_manifest(opts.run_dir).get("tracking") or {}
+    if head.get("journal") and opts.track is None and Path(head["journal"]).is_dir():
+        tracks.append(Path(head["journal"]))  # the journal the run read, where it was
+    damaged = sum(_journal(folder) for folder in tracks)
+    for folder in tracks:
+        gone = (
+            journal.holds(folder, int(head.get("records", 0)), str(head.get("last_hash", "")))
+            if head
+            else None
+        )
+        if gone:
+            print(f"journal {folder / journal.JOURNAL}: {gone}")
+            damaged += 1
     for problem in found.problems:
         print(problem)
     for where in found.unavailable:
