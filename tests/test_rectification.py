@@ -21,7 +21,7 @@ from audit.rectification import (
     write_rectification_list,
 )
 from audit.rules import run_rules
-from rule_tables import COUNTY, frame, params, resident_id
+from fixtures.rule_tables import COUNTY, frame, params, resident_id
 
 P = params()
 

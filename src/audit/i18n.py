@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from audit import vocabulary as V
+
 Lang = Literal["zh", "en"]
 LANGS: tuple[str, ...] = ("zh", "en")
 
@@ -194,3 +196,19 @@ def has_label(key: str) -> bool:
 def label_keys() -> tuple[str, ...]:
     """Every label key."""
     return tuple(_LABELS)
+
+
+FOLLOW_UP_LABELS: dict[str, dict[str, str]] = {
+    "zh": {s: s for s in (*V.FOLLOW_UP_STATUSES, V.REOPENED, V.CLOSABLE)},
+    "en": {
+        V.PENDING: "to verify",
+        V.CONFIRMED: "confirmed",
+        V.EXCLUDED: "excluded",
+        V.RECTIFYING: "rectifying",
+        V.RECTIFIED: "rectified",
+        V.CLOSED: "closed",
+        V.REOPENED: "not rectified (reopened)",
+        V.CLOSABLE: "can be closed",
+    },
+}
+"""How a list or a report writes each follow-up status (and the two states a run adds), by language."""

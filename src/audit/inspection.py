@@ -42,6 +42,7 @@ from audit.privacy import mask_findings, mask_frame, mask_quality
 from audit.rules.registry import RULES
 from audit.runspec import DEFAULTS, RunSpec, project_root, validate_spec
 from audit.store import Store
+from audit.tracking import CLOSABLE, REOPENED, SHOWN_LABELS, STATUSES, follow_up, read_snapshot
 from audit.visit_sample import draw_sample
 from audit.vocabulary import AREAS, PURCHASE, RELIEF, SEVERITIES, SPECIAL_FUND
 
@@ -128,16 +129,12 @@ class _Inspection:
         """The follow-up states a batch given ``--track`` kept beside its rule runs; None without."""
         if self.spec.rules_from is None:
             return None
-        from audit.tracking import read_snapshot
-
         return read_snapshot(Path(self.spec.rules_from))
 
     def _follow_up_columns(self, shown: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
         """``shown`` with each finding's follow-up status, owner and deadline, and their headers."""
         if self._tracked is None or shown.empty:
             return shown, {}
-        from audit.tracking import REOPENED, SHOWN_LABELS, follow_up
-
         view = follow_up(self._tracked, shown["finding_id"].tolist()).set_index("finding_id")
         view = view.loc[shown["finding_id"]]
         words = SHOWN_LABELS[self.lang]
@@ -414,13 +411,9 @@ class CountyInspection(_Inspection):
 
         Findings of the county the journal knows and this run no longer shows come last, closable.
         """
-        from audit.tracking import follow_up
-
         return follow_up(self._tracked, self.findings()["finding_id"].tolist(), self.county)
 
     def _follow_up_rows(self, view: pd.DataFrame) -> str:
-        from audit.tracking import REOPENED, SHOWN_LABELS
-
         words = SHOWN_LABELS[self.lang]
         rows = view.assign(
             rule=[self._rule_of(f) for f in view["finding_id"]],
@@ -475,8 +468,6 @@ class CountyInspection(_Inspection):
         return self._fragment(html, "summary")
 
     def _follow_up_html(self) -> str:
-        from audit.tracking import CLOSABLE, REOPENED, SHOWN_LABELS, STATUSES
-
         t, words = self._t, SHOWN_LABELS[self.lang]
         view = self.follow_up()
         flags = zip(view["status"], view["reopened"], view["closable"], strict=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from audit.exceptions import BatchError, ManifestError, ParameterError
+from audit.vocabulary import SIGNOFF_LEVELS
 
 MANIFEST = "manifest.json"
 SIGNOFFS = "signoffs.json"
@@ -48,8 +49,6 @@ VERSIONED = (
     "distributed",
 )
 _CHUNK = 1 << 20
-SIGNOFF_LEVELS = ("经办", "复核", "审定")
-"""The levels of sign-off of a report, lowest first: preparer, reviewer, approver."""
 LEVEL_NAMES = {"preparer": "经办", "reviewer": "复核", "approver": "审定"}
 """The English names accepted for each level."""
 DEFAULT_LEVEL = "复核"  # a sign-off recorded before levels existed was a reviewer's

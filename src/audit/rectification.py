@@ -27,8 +27,9 @@ import pandas as pd
 from audit.exceptions import FollowUpError
 from audit.exports import write_xlsx
 from audit.findings import sort_register, typed_register
+from audit.i18n import FOLLOW_UP_LABELS
 from audit.rules.registry import RULES
-from audit.tracking import IMPORTABLE, STATUS_LABELS
+from audit.vocabulary import IMPORTABLE_STATUSES
 
 Lang = Literal["zh", "en"]
 
@@ -126,7 +127,7 @@ def _layout(lang: Lang, sheets: Mapping[str, pd.DataFrame], deadlines: Mapping[s
     """The sheet setup: validation, formats and print layout, for :func:`audit.exports.write_xlsx`."""
     keys = [c.key for c in COLUMNS]
     status_col, deadline_col = keys.index("status"), keys.index("deadline")
-    choices = [STATUS_LABELS[lang][s] for s in IMPORTABLE]
+    choices = [FOLLOW_UP_LABELS[lang][s] for s in IMPORTABLE_STATUSES]
 
     def setup(workbook: Any, sheet: Any, name: str) -> None:
         rows = len(sheets[name])
@@ -203,7 +204,7 @@ def write_rectification_list(
     def fill(attr: str) -> pd.Series:
         values = [getattr(p, attr) or pd.NA for p in filled]
         if attr == "status":
-            values = [STATUS_LABELS[lang].get(v, v) if isinstance(v, str) else v for v in values]
+            values = [FOLLOW_UP_LABELS[lang].get(v, v) if isinstance(v, str) else v for v in values]
         return pd.Series(values, dtype="str", index=frame.index)
 
     blank = pd.Series([pd.NA] * len(frame), dtype="str", index=frame.index)

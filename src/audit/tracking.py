@@ -19,51 +19,34 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
+from audit import journal
 from audit.exceptions import FollowUpError, FollowUpErrors
-from audit.manifest import sha256_file
+from audit.findings import read_register
+from audit.i18n import FOLLOW_UP_LABELS
+from audit.manifest import read_manifest, sha256_file
+from audit.rectification import FilledRow, Prefill, read_rectification_list
+from audit.vocabulary import (
+    CLOSABLE,
+    CLOSED,
+    CONFIRMED,
+    EXCLUDED,
+    FOLLOW_UP_STATUSES,
+    IMPORTABLE_STATUSES,
+    PENDING,
+    RECTIFIED,
+    RECTIFYING,
+    REOPENED,
+)
 
-if TYPE_CHECKING:
-    from audit.rectification import FilledRow, Prefill
-
-PENDING = "待核实"
-CONFIRMED = "属实"
-EXCLUDED = "排除"
-RECTIFYING = "整改中"
-RECTIFIED = "已整改"
-CLOSED = "已销号"
-STATUSES = (PENDING, CONFIRMED, EXCLUDED, RECTIFYING, RECTIFIED, CLOSED)
-"""Every follow-up status, in the order of the cycle."""
-
-IMPORTABLE = (PENDING, CONFIRMED, EXCLUDED, RECTIFYING, RECTIFIED)
-"""The statuses an inspector may type into the rectification list (not 已销号)."""
-
-REOPENED = "整改未到位"
-"""Shown for a finding marked 已整改 that a later run still finds."""
-
-CLOSABLE = "可销号"
-"""Shown for an open finding the latest run no longer finds: ``audit track close`` closes it."""
-
-STATUS_LABELS = {
-    "zh": {s: s for s in STATUSES},
-    "en": {
-        PENDING: "to verify",
-        CONFIRMED: "confirmed",
-        EXCLUDED: "excluded",
-        RECTIFYING: "rectifying",
-        RECTIFIED: "rectified",
-        CLOSED: "closed",
-    },
-}
+STATUSES = FOLLOW_UP_STATUSES
+IMPORTABLE = IMPORTABLE_STATUSES
+STATUS_LABELS = {lang: {s: words[s] for s in STATUSES} for lang, words in FOLLOW_UP_LABELS.items()}
 """How each status is written in a list of each language; both are read back."""
-
-SHOWN_LABELS = {
-    "zh": {**STATUS_LABELS["zh"], REOPENED: REOPENED, CLOSABLE: CLOSABLE},
-    "en": {**STATUS_LABELS["en"], REOPENED: "not rectified (reopened)", CLOSABLE: "can be closed"},
-}
+SHOWN_LABELS = FOLLOW_UP_LABELS
 """How a report names each status, and the two states a run adds (reopened, closable)."""
 
 
@@ -94,8 +77,6 @@ class State:
 
     def prefill(self) -> Prefill:
         """The fill-in columns of the rectification list for this finding."""
-        from audit.rectification import Prefill
-
         return Prefill(self.status, self.action, self.unit, self.deadline, self.note)
 
 
@@ -130,8 +111,6 @@ def _unit_ok(county: str, units: Mapping[str, str]) -> bool:
 
 def ledger(folder: Path, records: Sequence[Mapping[str, Any]] | None = None) -> Ledger:
     """Fold the journal into each finding's state (reading it, checked, unless given)."""
-    from audit import journal
-
     records = journal.read(folder) if records is None else records
     states: dict[str, State] = {}
     last_run: tuple[int, str, dict[str, str], set[str]] | None = None
@@ -172,9 +151,6 @@ def ledger(folder: Path, records: Sequence[Mapping[str, Any]] | None = None) -> 
 
 def record_run(folder: Path, run_dir: Path, who: str, when: str) -> bool:
     """Record the findings of a finished run in the journal; False when it was recorded already."""
-    from audit import journal
-    from audit.findings import read_register
-    from audit.manifest import read_manifest
 
     manifest = read_manifest(run_dir)
     run_id = str(manifest["run_id"])
@@ -378,8 +354,6 @@ def plan_import(
 
 def import_list(folder: Path, path: Path, *, by: str, when: str) -> ImportPlan:
     """Apply a filled rectification list to the journal, all of it or nothing."""
-    from audit import journal
-    from audit.rectification import read_rectification_list
 
     rows = read_rectification_list(path)
     with journal.appending(folder) as log:
@@ -391,8 +365,6 @@ def import_list(folder: Path, path: Path, *, by: str, when: str) -> ImportPlan:
 
 def close(folder: Path, *, by: str, when: str) -> list[State]:
     """Close (已销号) every finding the latest recorded run no longer finds; the ones closed."""
-    from audit import journal
-
     with journal.appending(folder) as log:
         book = ledger(folder, log.records)
         closing = book.closable()
@@ -428,8 +400,6 @@ FOLLOW_UP_COLUMNS = ("finding_id", "status", "unit", "deadline", "reopened", "cl
 
 def snapshot(folder: Path) -> dict[str, Any]:
     """The journal's findings and where it stood (records, last hash), as JSON-ready data."""
-    from audit import journal
-
     records = journal.read(folder)
     book = ledger(folder, records)
     states = {
@@ -448,10 +418,8 @@ def snapshot(folder: Path) -> dict[str, Any]:
 
 def write_snapshot(folder: Path, run_dir: Path) -> Path:
     """Write the journal's snapshot into ``run_dir`` (before the notebooks run); its path."""
-    from audit.journal import canonical, write_durably
-
     path = run_dir / SNAPSHOT
-    write_durably(path, (canonical(snapshot(folder)) + "\n").encode("utf-8"))
+    journal.write_durably(path, (journal.canonical(snapshot(folder)) + "\n").encode("utf-8"))
     return path
 
 

@@ -63,3 +63,26 @@ PURCHASE = "购买服务"
 OTHER_PURPOSE = "其他"
 PURPOSES: tuple[str, ...] = (RELIEF, PURCHASE, OTHER_PURPOSE)
 """What money is for (``purpose``)."""
+
+# --- follow-up of findings (audit track; audit.tracking has the transitions) ------------------------
+
+PENDING = "待核实"
+"""A new suspect, to verify in the field (what a finding no record names is)."""
+CONFIRMED = "属实"
+EXCLUDED = "排除"
+RECTIFYING = "整改中"
+RECTIFIED = "已整改"
+CLOSED = "已销号"
+FOLLOW_UP_STATUSES: tuple[str, ...] = (PENDING, CONFIRMED, EXCLUDED, RECTIFYING, RECTIFIED, CLOSED)
+"""Every follow-up status, in the order of the cycle."""
+
+IMPORTABLE_STATUSES: tuple[str, ...] = (PENDING, CONFIRMED, EXCLUDED, RECTIFYING, RECTIFIED)
+"""The statuses an inspector may type into the rectification list (已销号 only by ``audit track close``)."""
+
+REOPENED = "整改未到位"
+"""Shown for a finding marked 已整改 that a later run still finds."""
+CLOSABLE = "可销号"
+"""Shown for an open finding the latest run no longer finds: ``audit track close`` closes it."""
+
+SIGNOFF_LEVELS: tuple[str, ...] = ("经办", "复核", "审定")
+"""The levels of sign-off of a report, lowest first: preparer, reviewer, approver."""
