@@ -159,3 +159,10 @@ def test_column_letters():
         "ZZ",
         "AAA",
     ]
+
+
+def test_an_id_of_digits_only_stays_text_with_its_leading_zero(tmp_path, register):
+    digits = register.assign(finding_id=[f"{i:016d}" for i in range(len(register))])
+    path = write_rectification_list(digits, tmp_path / "list.xlsx")
+    back = sorted(r.finding_id for r in read_rectification_list(path))
+    assert back == sorted(digits["finding_id"]) and back[0] == "0000000000000000"
