@@ -2,7 +2,7 @@
 
 Measured in one run, on this machine:
 
-- ``batch``: ``audit batch --no-pdf`` over the demo store, wall time (``pdf``: printing every
+- ``batch``: ``audit batch --formats html`` over the demo store, wall time (``pdf``: printing every
   report with Chromium, timed on its own);
 - ``floor``: a bare kernel start, ``import pandas, pandera.pandas`` and shutdown, per notebook,
   times the notebooks, divided by the cores (no batch can run notebooks in fresh kernels faster);
@@ -143,7 +143,7 @@ def finished(run_dir: Path, returncode: int, stderr: str) -> dict:
 
 def pdf_wall(run_dir: Path, jobs: int) -> tuple[float, int]:
     """Wall time of printing every report.html of a run with Chromium, ``jobs`` at a time."""
-    from audit.reports import render_pdf
+    from audit.renderers.pdf import render_pdf
 
     pages = sorted(run_dir.glob("*/report.html"))
     started = time.perf_counter()
@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["floor_s"] = round(per_kernel * n_notebooks / usable_cores(cores), 2)
 
     runs = WORK / "runs"
-    seconds, manifest = batch_wall(store, runs, "bench-html", cores, "--no-pdf")
+    seconds, manifest = batch_wall(store, runs, "bench-html", cores, "--formats", "html")
     figures["batch_s"] = round(seconds, 2)
     jobs = manifest["jobs"]
     notebook_seconds = [j["seconds"] for j in jobs if j["kind"] == "notebook"]

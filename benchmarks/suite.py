@@ -626,7 +626,7 @@ def batch_inputs(s: Session) -> dict[str, Any]:
 
 
 def local_batch(s: Session) -> dict[str, Any]:
-    """Wall times of ``audit batch --no-pdf`` (local executor), and the last run's wall and job records."""
+    """Wall times of ``audit batch --formats html`` (local executor), and the last run's wall and job records."""
 
     def make() -> dict[str, Any]:
         from benchmarks import batch_bench
@@ -635,7 +635,7 @@ def local_batch(s: Session) -> dict[str, Any]:
         runs, manifest, run_dir = [], {}, s.work / "runs"
         for i in range(s.repeat):
             run_dir = s.work / "runs" / f"suite-local-{i}"
-            extra = ["--no-pdf", *given["extra"]]
+            extra = ["--formats", "html", *given["extra"]]
             # batch_wall raises unless every unit finished ok: a failed batch gives no timing
             seconds, manifest = batch_bench.batch_wall(
                 given["store"], run_dir.parent, run_dir.name, s.jobs, *extra
@@ -684,7 +684,7 @@ def batch_target(s: Session) -> Outcome:
     ]
     if not s.loop:
         out.setup.append("the papermill + nbconvert loop was not measured (`--no-loop`)")
-    batch = Figure("ours: `audit batch --no-pdf`", "s", local["runs"])
+    batch = Figure("ours: `audit batch --formats html`", "s", local["runs"])
     floor = Figure(
         "floor", "s", [k * n / parallel for k in kernel], note="kernel start + imports × notebooks / cores"
     )
@@ -857,11 +857,11 @@ def dask_target(s: Session) -> Outcome:
     runs = []
     for i in range(s.repeat):
         run_id = f"suite-dask-{i}"
-        extra = ["--no-pdf", "--executor", "dask", *given["extra"]]
+        extra = ["--formats", "html", "--executor", "dask", *given["extra"]]
         runs.append(batch_bench.batch_wall(given["store"], s.work / "runs", run_id, s.jobs, *extra)[0])
-    ours = Figure("ours: `audit batch --no-pdf`, local executor", "s", local["runs"])
+    ours = Figure("ours: `audit batch --formats html`, local executor", "s", local["runs"])
     dask = Figure(
-        f"`audit batch --no-pdf --executor dask` (LocalCluster, {s.jobs} workers)",
+        f"`audit batch --formats html --executor dask` (LocalCluster, {s.jobs} workers)",
         "s",
         runs,
         peer_of=ours.label,

@@ -90,7 +90,7 @@ def options(tmp_path: Path, **kw) -> batch.BatchOptions:
         "notebooks": FIXTURES,
         "run_id": "test",
         "jobs": 2,
-        "pdf": False,
+        "formats": ("html",),
         "timeout": 60.0,
     }
     return batch.BatchOptions(**{**values, **kw})
@@ -518,7 +518,7 @@ def reference(tmp_path_factory, worker_id) -> Reference:
     store, out = tmp / "store", tmp / "out"
     env = {k: v for k, v in os.environ.items() if k != "AUDIT_ALLOWED_ROOTS"}  # the batch allows its own
     args = ("--store", store, "--params", PARAMS, "--out", out, "--notebooks", FIXTURES)
-    args += ("--jobs", 2, "--no-pdf", "--counties", *COUNTIES)
+    args += ("--jobs", 2, "--formats", "html", "--counties", *COUNTIES)
     with open(tmp / "lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (tmp / "done.json").exists():
@@ -539,7 +539,7 @@ def test_a_batch_audits_every_county_into_one_run_folder(reference):
     assert reference.stdout.splitlines()[0].endswith("2 counties, 2 ok, 0 failed; roll-up ok; 4 findings")
     for county in COUNTIES:
         assert (run_dir / county / "report.html").is_file()
-        assert not (run_dir / county / "report.pdf").exists()  # --no-pdf
+        assert not (run_dir / county / "report.pdf").exists()  # --formats html
     assert (run_dir / "city" / "report.html").is_file()
     index = (run_dir / "index.html").read_text(encoding="utf-8")
     for county in COUNTIES:
@@ -575,6 +575,9 @@ def test_the_manifest_records_provenance(reference):
     assert {("params", "lhasa-2020.yaml"), ("notebooks", "relief.ipynb"), ("store", "fixture.json")} <= inputs
     assert ("notebooks", "broken.ipynb") not in inputs  # only the notebooks the batch ran
     assert manifest["parameters"]["run"]["counties"] == list(COUNTIES)
+    assert manifest["parameters"]["run"]["formats"] == ["html"]
+    units = {u["code"]: u for u in manifest["units"]}
+    assert units["540102"]["reports"] == ["540102/report.html"]  # what the report job rendered: signed off
     assert manifest["parameters"]["params"]["city_code"] == "540100"
     assert set(manifest["versions"]) >= {"audit", "pandas", "pandera", "papermill", "nbconvert", "python"}
     assert len(manifest["code"]["revision"]) == 40 or manifest["code"]["revision"] == "unknown"
@@ -746,7 +749,7 @@ def test_the_demo_audited_by_the_real_notebooks(tmp_path):
     audit("ingest", tmp_path / "submission", "--store", tmp_path / "store")
     counties = ("540102", "540121")
     args = ("--store", tmp_path / "store", "--params", PARAMS, "--out", tmp_path / "runs", "--run-id", "demo")
-    audit("batch", *args, "--counties", *counties, "--jobs", 2, "--no-pdf")
+    audit("batch", *args, "--counties", *counties, "--jobs", 2, "--formats", "html")
     run_dir = tmp_path / "runs" / "demo"
     index = (run_dir / "index.html").read_text(encoding="utf-8")
     for unit in (*counties, "city"):

@@ -100,7 +100,9 @@ def test_the_worst_severity_decides_fail_on(tmp_path):
 def test_a_run_writes_the_report_and_fail_on_turns_findings_into_exit_1(store, tmp_path, capsys):
     out = tmp_path / "out"
     code = cli.main(
-        _argv(store, out, "--area", "contracts", "--no-pdf", "--fail-on", "high", "--run-id", "cli-1")
+        _argv(
+            store, out, "--area", "contracts", "--formats", "html", "--fail-on", "high", "--run-id", "cli-1"
+        )
     )
     printed = capsys.readouterr().out
     assert code == 1  # C8 is high

@@ -8,9 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from audit import execution, reports
+from audit import execution
 from audit.exceptions import ExecutionError, ParameterError
 from audit.findings import read_register
+from audit.renderers.html import render_html
 from audit.runspec import validate_spec
 from fixtures import store_builder
 
@@ -77,9 +78,7 @@ def test_warnings_are_silenced_in_the_kernel_and_stderr_never_reaches_the_report
     executed = _outputs(result.output)
     assert "a warning reviewers must not read" not in executed  # PYTHONWARNINGS=ignore in the kernel
     assert "stderr text reviewers must not read" in executed  # written on purpose: only the report drops it
-    html = reports.render_html([result.output], tmp_path / "report.html", lang="zh").read_text(
-        encoding="utf-8"
-    )
+    html = render_html([result.output], tmp_path / "report.html", lang="zh").read_text(encoding="utf-8")
     assert "检查报告" in html and "reviewers must not read" not in html
 
 
@@ -114,8 +113,9 @@ def test_a_county_run_writes_notebooks_report_and_findings(tmp_path_factory):
     folder = result.folder
     assert result.county == "540102" and folder.name == "540102"
     assert [p.name for p in result.notebooks] == ["contracts.ipynb", "staffing.ipynb", "relief.ipynb"]
-    assert result.html == folder / "report.html" and result.pdf == folder / "report.pdf"
-    assert result.pdf.stat().st_size > 10_000
+    assert result.reports == {"html": folder / "report.html", "pdf": folder / "report.pdf"}
+    assert result.html == folder / "report.html"
+    assert result.reports["pdf"].stat().st_size > 10_000
     counts = {p.stem.removeprefix("findings-"): len(read_register(p)) for p in result.findings}
     assert counts == store_builder.EXPECTED_BY_AREA
     for letter in "CSF":

@@ -1,4 +1,4 @@
-"""Reports: sections assembled in reading order, HTML without scripts, PDF with Chinese text."""
+"""Reports: sections assembled in reading order; the county and city reports as rendered."""
 
 from __future__ import annotations
 
@@ -7,32 +7,16 @@ import subprocess
 from pathlib import Path
 
 import nbformat
-import numpy as np
-import pandas as pd
 import pytest
 
 from audit import reports
 from audit.exceptions import RenderError
-from audit.presentation import Fragment, heading, table
+from audit.renderers.pdf import chromium_command
 from fixtures import store_builder
-
-SCRIPT = "<script>document.title='pwned-by-script'</script>"
-IMG = "<img src=x onerror=\"document.title='pwned-by-img'\">"
-
-
-def _shown(fragment: Fragment, count: int = 1) -> nbformat.NotebookNode:
-    data, meta = fragment._repr_mimebundle_()
-    return nbformat.v4.new_output("execute_result", data=data, metadata=meta, execution_count=count)
-
-
-def _notebook(*outputs: nbformat.NotebookNode, source: str = "insp.section()") -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(source, outputs=[o]) for o in outputs]
-    return nb
-
-
-def _frag(section: str, text: str, area: str | None = None, **meta: str) -> Fragment:
-    return Fragment(heading(text, 1 if section == "title" else 2), section, area, meta)
+from fixtures.report_pages import frag as _frag
+from fixtures.report_pages import ink as _ink
+from fixtures.report_pages import notebook as _notebook
+from fixtures.report_pages import shown as _shown
 
 
 def _texts(report: nbformat.NotebookNode) -> list[str]:
@@ -81,80 +65,6 @@ def test_only_the_facades_sections_reach_the_report():
 def test_notebooks_without_a_title_section_are_not_a_report():
     with pytest.raises(RenderError, match="no report sections"):
         reports.assemble([_notebook(nbformat.v4.new_output("stream", name="stdout", text="x"))])
-
-
-def test_html_is_chinese_has_no_scripts_no_inputs_and_forbids_scripts():
-    nb = _notebook(_shown(_frag("title", "检查报告", title="检查报告 城关区")), source="secret_source_code()")
-    page = reports.to_html(reports.assemble([nb]), "zh")
-    assert '<html lang="zh">' in page
-    assert "<title>检查报告 城关区</title>" in page
-    assert "<script" not in page.lower()
-    assert 'http-equiv="Content-Security-Policy"' in page and "content=\"default-src 'none';" in page
-    assert "secret_source_code" not in reports.to_html(nb, "zh")  # inputs hidden even when present
-    assert not re.search(r"<div class=\"jp-(Input|Output)Prompt", page)
-    assert '<html lang="en">' in reports.to_html(nb, "en")
-    with pytest.raises(RenderError, match="zh, en"):
-        reports.to_html(nb, "zh-CN")
-
-
-def test_render_html_writes_one_whole_file(tmp_path):
-    path = tmp_path / "nb.ipynb"
-    nbformat.write(_notebook(_shown(_frag("title", "检查报告"))), path)
-    out = reports.render_html([path], tmp_path / "r" / "report.html", lang="zh")
-    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
-    assert [p.name for p in out.parent.iterdir()] == ["report.html"]  # no partial left behind
-
-
-def _injected_report(tmp_path: Path) -> Path:
-    rows = table(pd.DataFrame({"姓名": [SCRIPT, IMG]}))
-    nb = _notebook(
-        _shown(_frag("title", "社会救助检查报告", title="检查报告")),
-        _shown(Fragment(heading("C " + IMG, 2) + rows, "area", "C")),
-    )
-    return reports.render_html([nb], tmp_path / "report.html", lang="zh")
-
-
-@pytest.mark.slow
-@pytest.mark.browser
-def test_injected_markup_stays_text_in_a_browser(tmp_path):
-    html = _injected_report(tmp_path)
-    cmd = reports.chromium_command(tmp_path / "profile", "--dump-dom", html.as_uri())
-    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
-    assert "<title>检查报告</title>" in dom  # neither payload ran
-    assert "<script" not in dom.lower() and '<img src="x"' not in dom
-    assert "&lt;script&gt;document.title='pwned-by-script'&lt;/script&gt;" in dom
-    assert "&lt;img src=x onerror=\"document.title='pwned-by-img'\"&gt;" in dom
-
-
-def _ink(pgm: Path) -> float:
-    """Share of dark pixels in a greyscale page printed by ``pdftoppm -gray``."""
-    data = pgm.read_bytes()
-    header = re.match(rb"P5\s+(\d+)\s+(\d+)\s+(\d+)\s", data)
-    assert header, pgm
-    width, height, top = (int(g) for g in header.groups())
-    grey = np.frombuffer(data[header.end() : header.end() + width * height], dtype=np.uint8) / top
-    return float((grey < 0.8).mean())
-
-
-@pytest.mark.slow
-@pytest.mark.browser
-def test_the_pdf_has_chinese_text_and_a_page_that_is_not_blank(tmp_path):
-    pdf = reports.render_pdf(_injected_report(tmp_path), tmp_path / "report.pdf")
-    text = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
-    ).stdout
-    assert "社会救助检查报告" in text
-    assert "<script>" in text  # the payload printed as the text it is
-    subprocess.run(
-        ["pdftoppm", "-r", "40", "-gray", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True
-    )
-    assert _ink(next(tmp_path.glob("page*.pgm"))) > 0.002
-    assert not list(tmp_path.glob(".report.pdf.partial"))
-
-
-def test_printing_a_missing_page_fails_with_a_render_error(tmp_path):
-    with pytest.raises(RenderError, match="no such report"):
-        reports.render_pdf(tmp_path / "nothing.html", tmp_path / "x.pdf")
 
 
 # --- the county report of the hand-made fixture store, run with papermill ------------------------
@@ -208,7 +118,7 @@ def test_the_county_report_shows_the_hand_counted_findings(county):
 def test_a_masked_report_shows_no_id_number_account_or_name_in_html_or_pdf(county):
     html = county.html.read_text(encoding="utf-8")
     pdf = subprocess.run(
-        ["pdftotext", str(county.pdf), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", str(county.reports["pdf"]), "-"], capture_output=True, text=True, check=True
     ).stdout
     for where, text in (("html", html), ("pdf", pdf)):
         assert not ID_PATTERN.findall(text), where
@@ -221,12 +131,23 @@ def test_a_masked_report_shows_no_id_number_account_or_name_in_html_or_pdf(count
 @pytest.mark.xdist_group("notebooks")
 def test_the_pdf_has_chinese_headings_and_its_pages_are_not_blank(county, tmp_path):
     text = subprocess.run(
-        ["pdftotext", str(county.pdf), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", str(county.reports["pdf"]), "-"], capture_output=True, text=True, check=True
     ).stdout
     for heading_text in ("检查报告", "摘要", "数据质量", "走访入户抽样", "随机种子：20200507"):
         assert heading_text in text
     subprocess.run(
-        ["pdftoppm", "-r", "30", "-gray", "-f", "1", "-l", "2", str(county.pdf), str(tmp_path / "p")],
+        [
+            "pdftoppm",
+            "-r",
+            "30",
+            "-gray",
+            "-f",
+            "1",
+            "-l",
+            "2",
+            str(county.reports["pdf"]),
+            str(tmp_path / "p"),
+        ],
         check=True,
     )
     pages = sorted(tmp_path.glob("p*.pgm"))
@@ -234,7 +155,7 @@ def test_the_pdf_has_chinese_headings_and_its_pages_are_not_blank(county, tmp_pa
 
 
 def _dom(html: Path, profile: Path) -> str:
-    cmd = reports.chromium_command(profile, "--dump-dom", html.as_uri())
+    cmd = chromium_command(profile, "--dump-dom", html.as_uri())
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
 
 
@@ -257,7 +178,7 @@ def test_a_full_pii_report_warns_on_its_first_page_and_still_escapes(tmp_path_fa
     html = full.html.read_text(encoding="utf-8")
     assert html.index('class="audit-banner"') < html.index("<h2>")  # before the first section
     assert store_builder.P3_ID in html  # full values, as asked
-    assert full.pdf is None and not (full.folder / "report.pdf").exists()
+    assert "pdf" not in full.reports and not (full.folder / "report.pdf").exists()
     dom = _dom(full.html, tmp_path / "profile")
     assert "<script" not in dom.lower() and '<img src="x"' not in dom
     assert "&lt;script&gt;document.title='pwned-by-script'&lt;/script&gt;" in dom  # the quality log's name

@@ -19,7 +19,7 @@ Run folder::
       findings.parquet|csv|xlsx   the combined register (xlsx: the rectification list)
       <county>/             rules/ (the county's rule run, read by its notebooks and the roll-up),
                             contracts.ipynb staffing.ipynb relief.ipynb, findings-C|S|F.parquet|csv,
-                            results-*.parquet, report.html, report.pdf; when a notebook failed,
+                            results-*.parquet, report.<format> (html, pdf, ...); when a notebook failed,
                             <area>.failed.ipynb and <area>.failed.html (with its code) instead
       city/                 the roll-up: rules/, city.ipynb, findings-city.*, report.html, report.pdf
       .batch/jobs/          one record per job (fingerprint, outputs, timing)
@@ -108,7 +108,7 @@ class BatchOptions:
     timeout: float = 600.0  # seconds per notebook cell
     lang: Literal["zh", "en"] = "zh"
     pii: Literal["masked", "full"] = "masked"
-    pdf: bool = True
+    formats: tuple[str, ...] | None = None  # report formats (audit.renderers); None: all this machine can
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ class Job:
     sources: tuple[str, ...] = ()  # a report's notebooks, relative to the run folder
     timeout: float = 600.0
     lang: str = "zh"
-    pdf: bool = True
+    formats: tuple[str, ...] = ()  # a report job's formats, each after those it needs
     pii: str = "masked"  # masked: failure texts are masked too
 
     @property
@@ -204,12 +204,13 @@ def _execute(job: Job, out: Path, cwd: Path) -> None:
 
 
 def _render(job: Job, out: Path, cwd: Path) -> None:
-    """Assemble the unit's executed notebooks into report.html in this process, then print the PDF."""
-    from audit import reports
+    """Render the unit's report from its executed notebooks in each of the job's formats."""
+    from audit import renderers
 
-    html = reports.render_html([job.run_dir / rel for rel in job.sources], out / "report.html", lang=job.lang)
-    if job.pdf:
-        reports.render_pdf(html, out / "report.pdf")
+    parameters = dict(job.parameters)
+    params = Path(parameters["params"]) if "params" in parameters else None
+    sources = [job.run_dir / rel for rel in job.sources]
+    renderers.render(job.formats, sources, out, lang=job.lang, pii=job.pii, params=params)
 
 
 @functools.cache
@@ -537,7 +538,7 @@ def plan(
             "job": f"{unit}/{REPORT}",
             "needs": [j.fingerprint for j in executed],
             "lang": options.lang,
-            "pdf": options.pdf,
+            "formats": list(options.formats or ()),
             "code": code,
         }
         jobs += [
@@ -549,11 +550,13 @@ def plan(
                 area=REPORT,
                 run_dir=run_dir,
                 fingerprint=_digest(report),
+                # the store, for the names a failure's text masks; the parameters file, for a template
+                parameters=(("params", str(inputs.params)), ("store", str(inputs.store))),
                 needs=tuple(j.key for j in executed),
                 sources=tuple(f"{unit}/{j.area}.ipynb" for j in executed),
                 timeout=options.timeout,
                 lang=options.lang,
-                pdf=options.pdf,
+                formats=tuple(options.formats or ()),
                 pii=options.pii,
             ),
         ]
@@ -812,6 +815,8 @@ def _units(
         mine = [results[j.key] for j in by_unit[unit]]
         failed = [r for r in mine if r.status != "ok"]
         paths = [o.path for r in mine for o in r.outputs]
+        # every file the report job rendered, whatever its format: the sign-off covers them all
+        rendered = [o.path for j in by_unit[unit] if j.kind == "report" for o in results[j.key].outputs]
         registers = [p for p in paths if p.startswith(f"{unit}/findings-") and p.endswith(".parquet")]
         units.append(
             {
@@ -821,7 +826,7 @@ def _units(
                 "name": names.get(unit, ""),
                 # a blocked report only repeats that a notebook failed: give the notebooks' reasons
                 "reason": "; ".join(r.reason for r in failed if r.status == "failed"),
-                "reports": [p for p in paths if p.rsplit("/", 1)[-1] in ("report.html", "report.pdf")],
+                "reports": rendered,
                 "notebooks": [p for p in paths if p.endswith(".ipynb")],
                 "failures": [p for p in paths if p.endswith(".failed.html")],
                 "registers": registers,
@@ -941,6 +946,9 @@ def run_batch(
     """Run a whole batch into ``options.out / run_id`` and write its findings, manifest and index."""
     if options.resume and not options.run_id:
         raise ParameterError("--resume needs --run-id naming the run to finish")
+    from audit import renderers  # late: it loads every renderer plug-in
+
+    options = replace(options, formats=renderers.choose(options.formats).formats)
     params = load_params(options.params)
     counties = counties if counties is not None else _counties(options, params.city_code)
     if options.run_id:  # refuse a run folder that cannot be used before any worker starts
@@ -1011,7 +1019,7 @@ def _finish(
                     "counties": counties,
                     "lang": options.lang,
                     "pii": options.pii,
-                    "pdf": options.pdf,
+                    "formats": list(options.formats or ()),
                     "timeout_seconds": options.timeout,
                     "jobs": options.jobs,
                     "resume": options.resume,

@@ -53,10 +53,14 @@ class CountyResult:
     county: str
     folder: Path
     notebooks: tuple[Path, ...]
-    html: Path
-    pdf: Path | None
+    reports: Mapping[str, Path]  # format -> report file, in the order rendered
     findings: tuple[Path, ...]
     seconds: float
+
+    @property
+    def html(self) -> Path | None:
+        """The HTML report, when ``html`` was among the formats."""
+        return self.reports.get("html")
 
 
 def notebook_path(name: str) -> Path:
@@ -151,30 +155,39 @@ def run_county(
     areas: Sequence[str] = tuple(AREAS),
     *,
     timeout: float = DEFAULT_TIMEOUT,
-    pdf: bool = True,
+    formats: Sequence[str] | None = None,
     kernel_name: str = "python3",
 ) -> CountyResult:
-    """Run a county's area notebooks into ``spec.out`` and render its report there (HTML, PDF)."""
+    """Run a county's area notebooks into ``spec.out`` and render its report there.
+
+    ``formats`` are report formats (:mod:`audit.renderers`); default: every one this machine can render.
+    """
     unknown = [a for a in areas if a not in AREAS]
     if unknown or not areas:
         raise ParameterError(f"unknown area(s) {unknown or '(none)'}; allowed: {', '.join(AREAS)}")
     ordered = [a for a in AREAS if a in areas]  # reading order, whatever order they were asked in
-    return _run(spec, ordered, timeout=timeout, pdf=pdf, kernel_name=kernel_name)
+    return _run(spec, ordered, timeout=timeout, formats=formats, kernel_name=kernel_name)
 
 
 def run_city(
-    spec: RunSpec, *, timeout: float = DEFAULT_TIMEOUT, pdf: bool = True, kernel_name: str = "python3"
+    spec: RunSpec,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    formats: Sequence[str] | None = None,
+    kernel_name: str = "python3",
 ) -> CountyResult:
     """Run the city roll-up notebook into ``spec.out`` and render its report there."""
-    return _run(spec, [CITY_NOTEBOOK], timeout=timeout, pdf=pdf, kernel_name=kernel_name)
+    return _run(spec, [CITY_NOTEBOOK], timeout=timeout, formats=formats, kernel_name=kernel_name)
 
 
-def _run(spec: RunSpec, names: Sequence[str], *, timeout: float, pdf: bool, kernel_name: str) -> CountyResult:
-    from audit import reports
+def _run(
+    spec: RunSpec, names: Sequence[str], *, timeout: float, formats: Sequence[str] | None, kernel_name: str
+) -> CountyResult:
+    from audit import renderers
 
     started = time.perf_counter()
-    if pdf:
-        reports.chromium_executable()  # no Chromium: say so before minutes of notebooks, not after
+    chosen = renderers.choose(formats).formats
+    renderers.check(chosen)  # a missing dependency: say so before minutes of notebooks, not after
     folder = spec.out
     folder.mkdir(parents=True, exist_ok=True)
     # the kernel checks its paths again: it must know the roots this run was allowed
@@ -191,14 +204,12 @@ def _run(spec: RunSpec, names: Sequence[str], *, timeout: float, pdf: bool, kern
             env=env,
         )
         executed.append(result.output)
-    html = reports.render_html(executed, folder / "report.html", lang=spec.lang)
-    pdf_path: Path | None = None
-    if pdf:
-        pdf_path = reports.render_pdf(html, folder / "report.pdf")
-    else:
-        (folder / "report.pdf").unlink(missing_ok=True)  # an old PDF would not match this run's HTML
+    written = renderers.render(chosen, executed, folder, lang=spec.lang, pii=spec.pii, params=spec.params)
+    for name, file_name in renderers.report_files().items():
+        if name not in written:  # an old report in another format would not match this run's
+            (folder / file_name).unlink(missing_ok=True)
     stems = [f"findings-{AREAS[n]}" if n in AREAS else f"findings-{n}" for n in names]
     findings = tuple(p for p in (folder / f"{s}.parquet" for s in stems) if p.is_file())
     return CountyResult(
-        spec.county, folder, tuple(executed), html, pdf_path, findings, time.perf_counter() - started
+        spec.county, folder, tuple(executed), written, findings, time.perf_counter() - started
     )

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from audit.batch import BatchOptions, BatchSummary, default_notebooks, run_batch
+from audit.commands._formats import add_format_arguments, chosen_formats
 from audit.exceptions import EXIT_FINDINGS, EXIT_OK, ParameterError
 from audit.executors import EXECUTORS, default_workers
 
@@ -36,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--pii", choices=("masked", "full"), default="masked", help="personal data in reports"
     )
-    parser.add_argument("--no-pdf", action="store_true", help="render HTML reports only")
+    add_format_arguments(parser)
     parser.add_argument("--notebooks", type=Path, default=None, help="folder of the area notebooks")
 
 
@@ -66,7 +67,7 @@ def options(ns: argparse.Namespace) -> BatchOptions:
         timeout=ns.timeout,
         lang=ns.lang,
         pii=ns.pii,
-        pdf=not ns.no_pdf,
+        formats=chosen_formats(ns, "batch"),
     )
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
+from audit.commands._formats import add_format_arguments, chosen_formats
 from audit.exceptions import EXIT_FINDINGS, EXIT_OK, ParameterError
 from audit.params import load_params
 from audit.runspec import AREAS, DEFAULTS, RunSpec, validate_spec
@@ -24,7 +25,7 @@ class RunOptions:
     areas: tuple[str, ...]
     city: bool
     timeout: float
-    pdf: bool
+    formats: tuple[str, ...]  # report formats, each after those it needs
     fail_on: str | None
 
 
@@ -52,7 +53,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed of the field-verification sample")
     parser.add_argument("--run-id", default=None, help="run id printed in the report (default: a timestamp)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds a notebook cell may run (600)")
-    parser.add_argument("--no-pdf", action="store_true", help="write the HTML report only")
+    add_format_arguments(parser)
     parser.add_argument(
         "--fail-on",
         default=None,
@@ -93,7 +94,7 @@ def options(ns: argparse.Namespace) -> RunOptions:
     city = spec.county == load_params(spec.params).city_code
     if city and ns.area:
         raise ParameterError("--area: the city roll-up has no areas; leave --area out")
-    return RunOptions(spec, areas, city, ns.timeout, not ns.no_pdf, ns.fail_on)
+    return RunOptions(spec, areas, city, ns.timeout, chosen_formats(ns, "run"), ns.fail_on)
 
 
 def run(opts: RunOptions) -> int:
@@ -101,12 +102,11 @@ def run(opts: RunOptions) -> int:
     from audit.execution import run_city, run_county  # start-up time: papermill only when a run starts
 
     if opts.city:
-        result = run_city(opts.spec, timeout=opts.timeout, pdf=opts.pdf)
+        result = run_city(opts.spec, timeout=opts.timeout, formats=opts.formats)
     else:
-        result = run_county(opts.spec, opts.areas, timeout=opts.timeout, pdf=opts.pdf)
-    print(f"report: {result.html}")
-    if result.pdf is not None:
-        print(f"pdf:    {result.pdf}")
+        result = run_county(opts.spec, opts.areas, timeout=opts.timeout, formats=opts.formats)
+    for path in result.reports.values():
+        print(f"report: {path}")
     for path in result.findings:
         print(f"findings (restricted, full personal data): {path}")
     if opts.fail_on is None:
