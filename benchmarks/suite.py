@@ -626,7 +626,7 @@ def batch_inputs(s: Session) -> dict[str, Any]:
 
 
 def local_batch(s: Session) -> dict[str, Any]:
-    """Wall times of ``audit batch --formats html`` (local executor), and the last run's wall and job records."""
+    """Wall times of ``audit batch --formats html`` (local executor), and the last run's wall and jobs."""
 
     def make() -> dict[str, Any]:
         from benchmarks import batch_bench
