@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchmarks import suite
 
-from audit.executors import default_workers
+from audit.batch.executors import default_workers
 
 DEFAULT_OUT = suite.ROOT / "benchmarks" / "RESULTS.md"
 DEFAULT_WORK = suite.ROOT / "benchmarks" / "work" / "suite"

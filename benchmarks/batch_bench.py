@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from benchmarks.suite import peak_mb, usable_cores
 
-from audit.executors import default_workers
+from audit.batch.executors import default_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "work"

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audit.executors import default_workers
+from audit.batch.executors import default_workers
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "params" / "lhasa-2020.yaml"

@@ -1,8 +1,7 @@
-"""The batch: plan, scheduling, fault isolation, resume, provenance, and whole runs end to end."""
+"""The batch end to end: counties, whole runs of the fixture notebooks, resume, provenance, the command."""
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import io
 import json
@@ -12,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import Future
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,458 +18,32 @@ import pandas as pd
 import pytest
 
 from audit import batch, cli
-from audit.exceptions import BatchError, ParameterError, WorkerLost
-from audit.manifest import FileRecord, code_digest, sha256_file, verify
+from audit.batch import run as batch_run
+from audit.exceptions import ParameterError
+from audit.manifest import code_digest, sha256_file, verify
 from audit.progress import LogProgress
-
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "fixtures" / "notebooks" / "areas"  # stand-ins that read fixture.json
-PARAMS = ROOT / "params" / "lhasa-2020.yaml"
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def _finding(county: str, entity: str) -> dict:
-    return {
-        "county_code": county,
-        "entity_id": entity,
-        "description_zh": f"问题 {entity}",
-        "description_en": f"finding {entity}",
-        "evidence": {"entity": entity},
-        "amount_yuan": 100.0,
-    }
-
-
-FIXTURE_DATA = {
-    "540102": {
-        "contracts": [_finding("540102", "HT-1")],
-        "staffing": [],
-        "relief": [_finding("540102", "P-1")],
-    },
-    "540103": {"contracts": [], "staffing": [_finding("540103", "S-7")], "relief": []},
-    "540104": {"contracts": [_finding("540104", "HT-9")], "staffing": [], "relief": []},
-    "540100": {"city": [_finding("540100", "540100")]},
-}
-
-
-def fixture_store(tmp_path: Path, data: dict | None = None) -> Path:
-    """A store the fixture notebooks read (fixture.json), with a partition per county to hash."""
-    store = tmp_path / "store"
-    for county in ("540102", "540103", "540104"):
-        part = store / "tables" / "contracts" / f"county_code={county}"
-        part.mkdir(parents=True)
-        (part / "part-0.parquet").write_bytes(county.encode())
-    (store / "tables" / "deaths").mkdir(parents=True)
-    (store / "tables" / "deaths" / "part-0.parquet").write_bytes(b"shared")
-    # what Store.counties() reads; 540100 is the city bureau's own rows, as in a real store
-    counties = {county: 1 for county in ("540100", "540102", "540103", "540104")}
-    (store / "manifest.json").write_text(json.dumps({"tables": {"contracts": {"counties": counties}}}))
-    (store / "fixture.json").write_text(
-        json.dumps(data or FIXTURE_DATA, ensure_ascii=False), encoding="utf-8"
-    )
-    return store
-
-
-def fixture_notebooks(tmp_path: Path, **swap: str) -> Path:
-    """The fixture area notebooks; ``relief="broken"`` puts broken.ipynb in relief's place."""
-    folder = tmp_path / "notebooks"
-    folder.mkdir()
-    for name in ("contracts", "staffing", "relief", "city"):
-        shutil.copy(FIXTURES / f"{swap.get(name, name)}.ipynb", folder / f"{name}.ipynb")
-    return folder
-
-
-def options(tmp_path: Path, **kw) -> batch.BatchOptions:
-    values = {
-        "store": fixture_store(tmp_path) if not (tmp_path / "store").exists() else tmp_path / "store",
-        "params": PARAMS,
-        "out": tmp_path / "out",
-        "notebooks": FIXTURES,
-        "run_id": "test",
-        "jobs": 2,
-        "formats": ("html",),
-        "timeout": 60.0,
-    }
-    return batch.BatchOptions(**{**values, **kw})
-
-
-class InlineExecutor:
-    """Runs each job at once in this process; ``lost`` makes a job's worker 'die' that many times."""
-
-    name = "inline"
-    workers = 2
-
-    def __init__(self, lost: dict[str, int] | None = None) -> None:
-        self.lost = dict(lost or {})
-        self.submitted: list[str] = []
-
-    def submit(self, fn, *args, key):
-        self.submitted.append(key)
-        future: Future = Future()
-        if self.lost.get(key, 0) > 0:
-            self.lost[key] -= 1
-            future.set_exception(WorkerLost("worker process died: killed"))
-        else:
-            try:
-                future.set_result(fn(*args))
-            except Exception as exc:  # as a process pool would hand it back
-                future.set_exception(exc)
-        return future
-
-    def wait_any(self, futures):
-        return set(futures)
-
-    def result(self, future):
-        return future.result()
-
-
-def _ok(job: batch.Job) -> batch.JobResult:
-    return batch.JobResult(job.key, "ok", fingerprint=job.fingerprint, seconds=1.0)
-
-
-def _plan(tmp_path: Path, counties=("540102", "540103"), **kw) -> list[batch.Job]:
-    opts = options(tmp_path, **kw)
-    inputs = batch.gather_inputs(opts)
-    return batch.plan(opts, inputs, list(counties), tmp_path / "out" / "test", "code", "540100")
-
-
-# --- the plan ---------------------------------------------------------------------------------
-
-
-def test_plan_has_areas_then_report_per_county_then_the_rollup(tmp_path):
-    jobs = _plan(tmp_path)
-    assert [j.key for j in jobs] == [
-        "540102/contracts",
-        "540102/staffing",
-        "540102/relief",
-        "540102/report",
-        "540103/contracts",
-        "540103/staffing",
-        "540103/relief",
-        "540103/report",
-        "city/city",
-        "city/report",
-    ]
-    report = jobs[3]
-    assert report.needs == ("540102/contracts", "540102/staffing", "540102/relief")
-    assert report.sources == ("540102/contracts.ipynb", "540102/staffing.ipynb", "540102/relief.ipynb")
-    params = dict(jobs[4].parameters)
-    assert params["county"] == "540103" and params["run_id"] == "test" and params["lang"] == "zh"
-    assert dict(jobs[8].parameters)["county"] == "540100"  # the roll-up runs on the city's code
-    assert "out" not in params  # each job's own working folder, given when it runs
-
-
-def test_notebooks_that_take_rules_from_wait_for_their_units_rule_run(tmp_path):
-    jobs = _plan(tmp_path, notebooks=ROOT / "notebooks")
-    keys = [j.key for j in jobs]
-    assert keys[:5] == [
-        "540102/rules",
-        "540102/contracts",
-        "540102/staffing",
-        "540102/relief",
-        "540102/report",
-    ]
-    assert keys[-3:] == ["city/rules", "city/city", "city/report"]
-    by_key = {j.key: j for j in jobs}
-    run_dir = tmp_path / "out" / "test"
-    assert by_key["540102/rules"].kind == "rules" and not by_key["540102/rules"].after
-    assert by_key["540103/relief"].after == ("540103/rules",) and not by_key["540103/relief"].needs
-    assert dict(by_key["540103/relief"].parameters)["rules_from"] == str(run_dir)
-    assert dict(by_key["540103/relief"].parameters)["counties"] is None  # only the roll-up's is a list
-    assert by_key["city/city"].after == ("540102/rules", "540103/rules", "city/rules")
-    assert dict(by_key["city/city"].parameters)["counties"] == ["540102", "540103"]
-    # a county's rule run is part of what its notebooks' fingerprints say they read
-    first = {j.key: j.fingerprint for j in jobs}
-    (tmp_path / "store" / "tables" / "contracts" / "county_code=540103" / "part-0.parquet").write_bytes(b"x")
-    second = {j.key: j.fingerprint for j in _plan(tmp_path, notebooks=ROOT / "notebooks")}
-    assert sorted(k for k in first if first[k] != second[k]) == [
-        "540103/contracts",
-        "540103/relief",
-        "540103/report",
-        "540103/rules",
-        "540103/staffing",
-        "city/city",
-        "city/report",
-        "city/rules",
-    ]
-
-
-def test_notebooks_wait_for_a_rule_run_but_run_when_it_failed(tmp_path):
-    jobs = _plan(tmp_path, notebooks=ROOT / "notebooks")
-
-    def fail_rules(job):
-        if job.key == "540103/rules":
-            return batch.JobResult(job.key, "failed", "ValueError: broken rows", fingerprint=job.fingerprint)
-        return _ok(job)
-
-    executor = InlineExecutor()
-    results = batch.execute_jobs(jobs, {}, ["540102", "540103"], executor, LogProgress(_Sink()), fail_rules)
-    order = executor.submitted
-    assert order.index("540103/rules") < order.index("540103/contracts")
-    assert max(order.index(f"{u}/rules") for u in ("540102", "540103", "city")) < order.index("city/city")
-    # the notebooks run the rules themselves (and show the error there, if the data are broken)
-    assert results["540103/contracts"].status == results["city/city"].status == "ok"
-    assert results["540103/rules"].status == "failed"
-    assert batch._Board(jobs, ["540102", "540103"], {}).record(results["540103/rules"]) == []
-
-
-def test_bad_parameters_fail_before_any_kernel(tmp_path):
-    with pytest.raises(ParameterError):
-        _plan(tmp_path, counties=("54010X",))
-
-
-def test_fingerprints_follow_a_countys_own_data(tmp_path):
-    before = {j.key: j.fingerprint for j in _plan(tmp_path)}
-    (tmp_path / "store" / "tables" / "contracts" / "county_code=540103" / "part-0.parquet").write_bytes(b"x")
-    after = {j.key: j.fingerprint for j in _plan(tmp_path)}
-    changed = sorted(k for k in before if before[k] != after[k])
-    assert changed == [
-        "540103/contracts",
-        "540103/relief",
-        "540103/report",
-        "540103/staffing",
-        "city/city",
-        "city/report",
-    ]
-
-
-def test_a_shared_file_or_a_language_changes_every_job(tmp_path):
-    before = {j.key: j.fingerprint for j in _plan(tmp_path)}
-    (tmp_path / "store" / "tables" / "deaths" / "part-0.parquet").write_bytes(b"changed")
-    assert all(before[j.key] != j.fingerprint for j in _plan(tmp_path))
-    english = {j.key: j.fingerprint for j in _plan(tmp_path, lang="en")}
-    assert all(english[k] != v for k, v in before.items())
+from fixtures.batch_builder import (
+    FIXTURE_DATA,
+    FIXTURES,
+    PARAMS,
+    ROOT,
+    fixture_notebooks,
+    fixture_store,
+    options,
+)
 
 
 def test_every_county_of_the_store_but_the_city_bureau(tmp_path):
     opts = options(tmp_path)
-    assert batch._counties(opts, "540100") == ["540102", "540103", "540104"]
-    assert batch._counties(replace(opts, counties=("540104", "540102", "540104")), "540100") == [
+    assert batch_run._counties(opts, "540100") == ["540102", "540103", "540104"]
+    assert batch_run._counties(replace(opts, counties=("540104", "540102", "540104")), "540100") == [
         "540104",
         "540102",
     ]
     with pytest.raises(ParameterError, match="540100 is the city bureau, audited in the city roll-up"):
-        batch._counties(replace(opts, counties=("540100",)), "540100")
+        batch_run._counties(replace(opts, counties=("540100",)), "540100")
     with pytest.raises(ParameterError, match="540199 not in the store; it has 540102, 540103, 540104"):
-        batch._counties(replace(opts, counties=("540199",)), "540100")
-
-
-def test_default_run_id_is_utc_time_and_input_hash(tmp_path):
-    inputs = batch.gather_inputs(options(tmp_path))
-    when = dt.datetime(2021, 2, 18, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    run_id = batch.default_run_id(inputs, when)
-    assert run_id == f"20210218T043000Z-{inputs.digest()[:8]}"
-
-
-# --- scheduling and fault isolation -----------------------------------------------------------
-
-
-def test_a_failure_blocks_only_its_countys_report(tmp_path):
-    jobs = _plan(tmp_path)
-
-    def fail_relief(job):
-        if job.key == "540103/relief":
-            return batch.JobResult(job.key, "failed", "relief.ipynb: cell 2 raised KeyError")
-        return _ok(job)
-
-    stream = io.StringIO()
-    results = batch.execute_jobs(
-        jobs, {}, ["540102", "540103"], InlineExecutor(), LogProgress(stream), fail_relief
-    )
-    statuses = {k: r.status for k, r in results.items()}
-    assert statuses == {j.key: "ok" for j in jobs} | {"540103/relief": "failed", "540103/report": "blocked"}
-    assert results["540103/report"].reason == "540103/relief failed"
-    assert "counties 1 done, 1 failed, 0 remaining" in stream.getvalue().splitlines()[-1]
-
-
-def test_a_ready_report_goes_before_more_area_notebooks(tmp_path):
-    jobs = _plan(tmp_path)
-    executor = InlineExecutor()
-    batch.execute_jobs(jobs, {}, ["540102", "540103"], executor, LogProgress(_Sink()), _ok)
-    assert executor.submitted.index("540102/report") < executor.submitted.index("540103/relief")
-
-
-def test_a_job_whose_worker_dies_is_tried_again(tmp_path):
-    jobs = _plan(tmp_path)
-    executor = InlineExecutor(lost={"540102/staffing": 2, "540103/staffing": 3})
-    results = batch.execute_jobs(jobs, {}, ["540102", "540103"], executor, LogProgress(_Sink()), _ok)
-    assert results["540102/staffing"].status == "ok"  # third attempt
-    assert results["540103/staffing"].status == "failed"
-    assert "worker process died" in results["540103/staffing"].reason
-    assert executor.submitted.count("540103/staffing") == batch.MAX_ATTEMPTS
-
-
-def test_a_broken_job_function_fails_its_job_not_the_batch(tmp_path):
-    jobs = _plan(tmp_path)
-
-    def disk_full(job):
-        if job.key == "540102/contracts":
-            raise OSError(28, "No space left on device")
-        return _ok(job)
-
-    results = batch.execute_jobs(
-        jobs, {}, ["540102", "540103"], InlineExecutor(), LogProgress(_Sink()), disk_full
-    )
-    assert results["540102/contracts"].status == "failed"
-    assert "No space left on device" in results["540102/contracts"].reason
-    assert results["540103/report"].status == "ok"
-
-
-def test_the_scheduler_takes_a_countrys_worth_of_jobs():
-    # 2,850 county-level units: 14,251 jobs, scheduled in well under a second (no quadratic scans)
-    counties = [f"{i:06d}" for i in range(2850)]
-    jobs = []
-    for county in counties:
-        areas = [batch.Job(f"{county}/{a}", "notebook", county, a, Path("/x"), "f") for a in ("c", "s", "f")]
-        needs = tuple(j.key for j in areas)
-        jobs += [
-            *areas,
-            batch.Job(f"{county}/report", "report", county, "report", Path("/x"), "f", needs=needs),
-        ]
-    rule_runs = tuple(f"{county}/rules" for county in counties)
-    jobs += [batch.Job(key, "rules", key[:6], "rules", Path("/x"), "f") for key in rule_runs]
-    jobs += [batch.Job("city/city", "notebook", "city", "city", Path("/x"), "f", after=rule_runs)]
-    stream = io.StringIO()
-    results = batch.execute_jobs(jobs, {}, counties, InlineExecutor(), LogProgress(stream), _ok)
-    assert len(results) == 14251 and all(r.status == "ok" for r in results.values())
-    finished = list(results)
-    assert finished.index("city/city") > max(finished.index(k) for k in rule_runs)  # it waited for them
-    assert stream.getvalue().splitlines()[-1].endswith("counties 2850 done, 0 failed, 0 remaining")
-
-
-class _Sink:
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-
-# --- one job in this process: working folder, commit, record ----------------------------------
-
-
-def _fake_runner(job: batch.Job, out: Path, cwd: Path) -> None:
-    (out / f"{job.area}.ipynb").write_text("{}", encoding="utf-8")
-    (out / ".report.pdf.partial").write_bytes(b"half")  # a partial write: never committed
-    (cwd / "scratch.txt").write_text("not an output", encoding="utf-8")
-
-
-def test_run_job_commits_whole_files_and_writes_its_record_last(tmp_path, monkeypatch):
-    monkeypatch.setitem(batch.RUNNERS, "notebook", _fake_runner)
-    job = _plan(tmp_path)[0]
-    result = batch.run_job(job)
-    run_dir = job.run_dir
-    assert result.status == "ok"
-    assert [o.path for o in result.outputs] == ["540102/contracts.ipynb"]
-    assert sorted(p.name for p in (run_dir / "540102").iterdir()) == ["contracts.ipynb"]
-    record = batch.read_record(run_dir, job.key)
-    assert record.fingerprint == job.fingerprint and record.outputs == result.outputs
-    assert not (run_dir / batch.STATE / "work" / job.slug).exists()
-
-
-def test_run_job_turns_an_exception_into_a_failed_result(tmp_path, monkeypatch):
-    def explode(job, out, cwd):
-        (out / f"{job.area}.failed.ipynb").write_text("{}", encoding="utf-8")
-        raise RuntimeError(f"kept at {out / 'contracts.failed.ipynb'}")
-
-    monkeypatch.setitem(batch.RUNNERS, "notebook", explode)
-    job = _plan(tmp_path)[0]
-    result = batch.run_job(job)
-    assert result.status == "failed"
-    # the reason points to where the failed notebook now is in the run folder, not the working folder
-    assert result.reason == "RuntimeError: kept at 540102/contracts.failed.ipynb"
-    assert (job.run_dir / "540102" / "contracts.failed.ipynb").is_file()
-
-
-# --- resume -----------------------------------------------------------------------------------
-
-
-def _record(run_dir: Path, job: batch.Job, text: str = "{}") -> None:
-    path = run_dir / job.unit / f"{job.area}.ipynb"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    result = batch.JobResult(
-        job.key, "ok", outputs=(FileRecord.of(path, run_dir),), fingerprint=job.fingerprint
-    )
-    batch.write_json(batch._record_path(run_dir, job.key), result.to_json())
-
-
-def test_resume_skips_only_jobs_with_the_same_fingerprint_and_whole_outputs(tmp_path):
-    jobs = _plan(tmp_path)
-    run_dir = jobs[0].run_dir
-    contracts, staffing, relief = jobs[:3]
-    _record(run_dir, contracts)
-    _record(run_dir, staffing)
-    (run_dir / "540102" / "staffing.ipynb").write_text("{ }", encoding="utf-8")  # changed after
-    _record(run_dir, relief)
-    stale = batch.JobResult(jobs[4].key, "ok", fingerprint="older")
-    batch.write_json(batch._record_path(run_dir, jobs[4].key), stale.to_json())
-    done = batch.resumable(jobs, run_dir)
-    assert sorted(done) == ["540102/contracts", "540102/relief"]
-    assert all(r.resumed for r in done.values())
-
-
-def test_a_report_reruns_when_a_notebook_it_needs_reruns(tmp_path):
-    jobs = _plan(tmp_path)
-    run_dir = jobs[0].run_dir
-    for job in jobs[:4]:
-        _record(run_dir, job)
-    (run_dir / "540102" / "relief.ipynb").unlink()
-    assert sorted(batch.resumable(jobs, run_dir)) == ["540102/contracts", "540102/staffing"]
-
-
-def test_an_existing_run_needs_resume_and_resume_needs_a_run(tmp_path):
-    opts = options(tmp_path)
-    (tmp_path / "out" / "test").mkdir(parents=True)
-    (tmp_path / "out" / "test" / "manifest.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(BatchError, match="pass --resume"):
-        batch.run_batch(opts, counties=["540102"])
-    with pytest.raises(BatchError, match="no run folder to resume"):
-        batch.run_batch(options(tmp_path, run_id="other", resume=True), counties=["540102"])
-    with pytest.raises(ParameterError, match="--run-id"):
-        batch.run_batch(options(tmp_path, run_id=None, resume=True), counties=["540102"])
-
-
-# --- a whole batch with a stand-in job function (no kernels) ----------------------------------
-
-
-def _same_finding_everywhere(job: batch.Job) -> batch.JobResult:
-    """A job that writes the same finding (rule, entity, county) whatever unit it is for."""
-    import pandas as pd
-
-    from audit.findings import REGISTER_COLUMNS, write_register
-
-    folder = job.run_dir / job.unit
-    if job.kind == "report":
-        (folder / "report.html").write_text("<h1>report</h1>", encoding="utf-8")
-        written = [folder / "report.html"]
-    else:
-        row = {c: "x" for c in REGISTER_COLUMNS} | {
-            "rule_id": "C9",
-            "county_code": "540102",
-            "amount_yuan": 1.0,
-        }
-        written = list(write_register(pd.DataFrame([row]), folder, f"findings-{job.area}").values())
-    outputs = tuple(FileRecord.of(p, job.run_dir) for p in written)
-    return batch.JobResult(job.key, "ok", outputs=outputs, fingerprint=job.fingerprint, seconds=0.1)
-
-
-def test_findings_that_cannot_be_combined_still_leave_an_index(tmp_path, capsys):
-    summary = batch.run_batch(
-        options(tmp_path, jobs=1),
-        counties=["540102"],
-        job_fn=_same_finding_everywhere,
-        progress=LogProgress(_Sink()),
-    )
-    assert not summary.ok and not summary.failed
-    assert "appear twice" in summary.findings_error
-    manifest = json.loads((summary.run_dir / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["status"] == "failed" and manifest["findings"] == []
-    assert "Combined findings register not written" in (summary.run_dir / "index.html").read_text(
-        encoding="utf-8"
-    )
-    assert not (summary.run_dir / "findings.parquet").exists()
+        batch_run._counties(replace(opts, counties=("540199",)), "540100")
 
 
 # --- whole batches of the fixture notebooks (kernels: slow) -----------------------------------
@@ -732,9 +304,6 @@ def test_dask_gives_the_same_findings_as_local_processes(reference, tmp_path):
     assert page.is_file()
 
 
-# --- the real notebooks over the demo store ---------------------------------------------------
-
-
 @pytest.mark.slow
 @pytest.mark.xdist_group("batch")
 def test_the_demo_audited_by_the_real_notebooks(tmp_path):
@@ -768,9 +337,6 @@ def test_the_demo_audited_by_the_real_notebooks(tmp_path):
     assert verify(run_dir).ok
 
 
-# --- the command's arguments ------------------------------------------------------------------
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -786,42 +352,3 @@ def test_bad_batch_arguments_exit_2_before_anything_runs(tmp_path, capsys, args,
     assert cli.main([*base, *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
-
-
-def test_a_failed_notebook_has_the_names_of_its_countys_people_masked(tmp_path):
-    import nbformat
-
-    from fixtures import store_builder as fx
-
-    store = fx.build_store(tmp_path / "store")
-    out = tmp_path / "out"
-    out.mkdir()
-    book = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("fail()")
-    cell.outputs = [
-        nbformat.v4.new_output("stream", name="stdout", text="checking 卓玛\n"),
-        nbformat.v4.new_output(
-            "error", ename="KeyError", evalue="'张三丰'", traceback=["KeyError: '张三丰' (row of 卓玛)"]
-        ),
-    ]
-    book.cells = [cell]
-    nbformat.write(book, out / "relief.failed.ipynb")
-    job = batch.Job(
-        key="540102/relief",
-        kind="notebook",
-        unit="540102",
-        area="relief",
-        run_dir=tmp_path,
-        fingerprint="f",
-        parameters=(("store", str(store)),),
-    )
-    batch._show_failure(job, out)
-    kept = (out / "relief.failed.ipynb").read_text(encoding="utf-8")
-    shown = (out / "relief.failed.html").read_text(encoding="utf-8")
-    for text in (kept, shown):
-        assert "卓玛" not in text and "张三丰" not in text
-        assert "卓*" in text and "张**" in text
-    # in full, as a restricted run asks, nothing is masked
-    nbformat.write(book, out / "relief.failed.ipynb")
-    batch._show_failure(replace(job, pii="full"), out)
-    assert "张三丰" in (out / "relief.failed.html").read_text(encoding="utf-8")

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from audit.batch import BatchOptions, BatchSummary, default_notebooks, run_batch
+from audit.batch.executors import EXECUTORS, default_workers
 from audit.commands._formats import add_format_arguments, chosen_formats
 from audit.exceptions import EXIT_FINDINGS, EXIT_OK, ParameterError
-from audit.executors import EXECUTORS, default_workers
 
 NAME = "batch"
 HELP = "Audit every county in parallel into one run folder: reports, findings, index and manifest."

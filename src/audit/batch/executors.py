@@ -30,7 +30,7 @@ WARM_MODULES = (
     "nbconvert",
     "jupyter_client",
     "jinja2",
-    "audit.batch",
+    "audit.batch.worker",
 )
 
 

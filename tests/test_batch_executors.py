@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from audit import executors
+from audit.batch import executors
 from audit.exceptions import ParameterError, WorkerLost
 
 

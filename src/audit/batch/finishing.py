@@ -1,0 +1,240 @@
+"""Finishing a batch: the combined findings, the manifest (written last but for the index), the index."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audit.batch.inputs import Inputs, input_records, store_sources
+from audit.batch.jobs import FINDINGS, ROLLUP, SEVERITIES, STATE, BatchOptions, Job, JobResult
+from audit.exceptions import AuditError
+from audit.manifest import (
+    SIGNOFF_LEVELS,
+    FileRecord,
+    code_revision,
+    held_levels,
+    package_versions,
+    read_manifest,
+    read_signoffs,
+    utc_now,
+    utc_text,
+    write_atomically,
+    write_manifest,
+)
+from audit.params import Params
+
+
+def combine_findings(run_dir: Path, parts: list[Path], lang: str) -> tuple[list[Path], int]:
+    """Write the combined register (every unit's findings) as parquet, csv and xlsx.
+
+    Returns the files written and the number of findings.
+    """
+    from audit.findings import combine_registers, read_register, write_register
+    from audit.rectification import write_rectification_list
+
+    combined = combine_registers(read_register(p) for p in parts)
+    staging = run_dir / STATE / "work" / FINDINGS  # written whole here, then renamed into place
+    shutil.rmtree(staging, ignore_errors=True)
+    written = write_register(combined, staging, FINDINGS)
+    files = [written["parquet"], written["csv"]]
+    files.append(write_rectification_list(combined, staging / f"{FINDINGS}.xlsx", lang=lang))
+    final = []
+    for path in files:
+        os.replace(path, run_dir / path.name)
+        final.append(run_dir / path.name)
+    shutil.rmtree(staging, ignore_errors=True)
+    return final, len(combined)
+
+
+def _severities(paths: list[Path]) -> dict[str, int]:
+    from audit.findings import read_register
+
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for path in paths:
+        for severity, n in read_register(path)["severity"].value_counts().items():
+            counts[str(severity)] = counts.get(str(severity), 0) + int(n)
+    return counts
+
+
+def _units(
+    run_dir: Path,
+    jobs: list[Job],
+    results: Mapping[str, JobResult],
+    counties: list[str],
+    names: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    by_unit: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_unit.setdefault(job.unit, []).append(job)
+    units = []
+    for unit in [*counties, ROLLUP]:
+        mine = [results[j.key] for j in by_unit[unit]]
+        failed = [r for r in mine if r.status != "ok"]
+        paths = [o.path for r in mine for o in r.outputs]
+        # every file the report job rendered, whatever its format: the sign-off covers them all
+        rendered = [o.path for j in by_unit[unit] if j.kind == "report" for o in results[j.key].outputs]
+        registers = [p for p in paths if p.startswith(f"{unit}/findings-") and p.endswith(".parquet")]
+        units.append(
+            {
+                "code": unit,
+                "kind": "rollup" if unit == ROLLUP else "county",
+                "status": "failed" if failed else "ok",
+                "name": names.get(unit, ""),
+                # a blocked report only repeats that a notebook failed: give the notebooks' reasons
+                "reason": "; ".join(r.reason for r in failed if r.status == "failed"),
+                "reports": rendered,
+                "notebooks": [p for p in paths if p.endswith(".ipynb")],
+                "failures": [p for p in paths if p.endswith(".failed.html")],
+                "registers": registers,
+                "findings": _severities([run_dir / p for p in registers]),
+            }
+        )
+    return units
+
+
+def write_index(run_dir: Path) -> Path:
+    """Write ``index.html`` from the manifest and the sign-offs (again after every sign-off)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    from audit.i18n import label
+
+    manifest = read_manifest(run_dir)
+    signoffs: dict[str, list[dict[str, Any]]] = {}
+    every = read_signoffs(run_dir)
+    for signoff in every:
+        broken = signoff.changed_reports(run_dir)
+        signoffs.setdefault(signoff.county, []).append(
+            {
+                "reviewer": signoff.reviewer,
+                "when": signoff.signed_utc,
+                "note": signoff.note,
+                "level": signoff.level,
+                "broken": broken,
+            }
+        )
+    env = Environment(loader=PackageLoader("audit", "templates"), autoescape=select_autoescape(default=True))
+    html = env.get_template("index.html").render(
+        manifest=manifest,
+        signoffs=signoffs,
+        levels=held_levels(run_dir, every),
+        signoff_levels=SIGNOFF_LEVELS,
+        severities=SEVERITIES,
+        severity_zh={s: label(f"severity.{s}", "zh") for s in SEVERITIES},
+    )
+    path = run_dir / "index.html"
+    write_atomically(path, html)
+    return path
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """What a finished batch says about itself."""
+
+    run_dir: Path
+    units: tuple[dict[str, Any], ...]
+    findings: int
+    findings_error: str = ""  # why the combined register could not be written, if it could not
+
+    @property
+    def failed(self) -> tuple[dict[str, Any], ...]:
+        """Units with a failed or blocked job."""
+        return tuple(u for u in self.units if u["status"] != "ok")
+
+    @property
+    def ok(self) -> bool:
+        """Every unit finished and the combined register was written."""
+        return not self.failed and not self.findings_error
+
+
+def _county_names(store: Path) -> dict[str, str]:
+    """County names from the store's register of divisions, for the index (none if it has none)."""
+    from audit.store import Store
+
+    try:
+        divisions = Store.open(store).read("divisions", columns=["division_code", "name"])
+    except Exception:  # names are a nicety of the index: a damaged register must not cost it
+        return {}
+    if divisions is None:
+        return {}
+    return {str(c): str(n) for c, n in zip(divisions["division_code"], divisions["name"], strict=True) if n}
+
+
+def finish_run(
+    options: BatchOptions,
+    params: Params,
+    inputs: Inputs,
+    code: str,
+    run_dir: Path,
+    jobs: list[Job],
+    results: Mapping[str, JobResult],
+    counties: list[str],
+    where: dict[str, Any],
+    started: dt.datetime,
+) -> BatchSummary:
+    """Combine the findings, then write the manifest (last but for the index) and the index."""
+    units = _units(run_dir, jobs, results, counties, _county_names(options.store))
+    parts = [run_dir / p for u in units for p in u["registers"]]
+    try:
+        register, n_findings = combine_findings(run_dir, parts, options.lang)
+        combine_error = ""
+    except AuditError as exc:  # the reports stand; the index says why there is no combined register
+        register, n_findings, combine_error = [], 0, str(exc)
+    outputs = sorted(
+        [o for r in results.values() for o in r.outputs] + [FileRecord.of(p, run_dir) for p in register],
+        key=lambda o: o.path,
+    )
+    finished = utc_now()
+    write_manifest(
+        run_dir,
+        {
+            "run_id": run_dir.name,
+            "status": "failed" if combine_error or any(u["status"] != "ok" for u in units) else "ok",
+            "started_utc": utc_text(started),
+            "finished_utc": utc_text(finished),
+            "seconds": (finished - started).total_seconds(),
+            "city_code": params.city_code,
+            "executor": where,
+            "code": {**code_revision(), "digest": code},
+            "versions": package_versions(),
+            "parameters": {
+                "run": {
+                    "counties": counties,
+                    "lang": options.lang,
+                    "pii": options.pii,
+                    "formats": list(options.formats or ()),
+                    "timeout_seconds": options.timeout,
+                    "jobs": options.jobs,
+                    "resume": options.resume,
+                },
+                "params": params.model_dump(mode="json"),
+            },
+            "roots": {
+                "store": str(inputs.store),
+                "notebooks": str(inputs.notebooks),
+                "params": str(inputs.params.parent),
+            },
+            "inputs": input_records(inputs),
+            "store_sources": store_sources(inputs.store),
+            "outputs": [o.to_json() for o in outputs],
+            "findings": [p.name for p in register],
+            "findings_error": combine_error,
+            "jobs": [
+                {
+                    **{k: v for k, v in results[j.key].to_json().items() if k != "outputs"},
+                    "kind": j.kind,
+                    "unit": j.unit,
+                    "area": j.area,
+                    "resumed": results[j.key].resumed,
+                }
+                for j in jobs
+            ],
+            "units": units,
+        },
+    )
+    write_index(run_dir)
+    return BatchSummary(run_dir, tuple(units), n_findings, combine_error)
