@@ -265,7 +265,10 @@ def test_a_killed_batch_resumes_to_byte_identical_findings(reference):
     assert len(finished_before) < 10
 
     resumed = subprocess.run(
-        _cli("batch", *args, "--run-id", "killed", "--resume"), env=env, capture_output=True, text=True
+        _cli("batch", *args, "--resume"),
+        env=env,
+        capture_output=True,
+        text=True,  # the one unfinished run
     )
     assert resumed.returncode == 0, resumed.stderr
     if code_digest() != code:  # edited code must rerun every job, so nothing here would be skipped
@@ -341,7 +344,7 @@ def test_the_demo_audited_by_the_real_notebooks(tmp_path):
     ("args", "message"),
     [
         (["--run-id", "../escape"], "--run-id '../escape': use letters, digits"),
-        (["--resume"], "--resume needs --run-id"),
+        (["--resume"], "no unfinished run to resume"),
         (["--jobs", "0"], "--jobs must be at least 1"),
         (["--timeout", "0"], "--timeout must be a positive number"),
         (["--scheduler", "tcp://10.0.0.1:8786"], "--scheduler needs --executor dask"),

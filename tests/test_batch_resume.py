@@ -8,7 +8,7 @@ import pytest
 
 from audit import batch
 from audit.batch import jobs as batch_jobs
-from audit.exceptions import BatchError, ParameterError
+from audit.exceptions import BatchError
 from audit.manifest import FileRecord, write_json
 from fixtures.batch_builder import (
     options,
@@ -58,5 +58,25 @@ def test_an_existing_run_needs_resume_and_resume_needs_a_run(tmp_path):
         batch.run_batch(opts, counties=["540102"])
     with pytest.raises(BatchError, match="no run folder to resume"):
         batch.run_batch(options(tmp_path, run_id="other", resume=True), counties=["540102"])
-    with pytest.raises(ParameterError, match="--run-id"):
+    with pytest.raises(BatchError, match="no unfinished run to resume"):
         batch.run_batch(options(tmp_path, run_id=None, resume=True), counties=["540102"])
+
+
+def test_resume_without_a_run_id_finds_the_one_unfinished_run(tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(BatchError, match="no unfinished run to resume"):
+        batch.run_to_resume(out)
+    (out / "finished" / batch.STATE / "jobs").mkdir(parents=True)
+    (out / "finished" / "manifest.json").write_text("{}", encoding="utf-8")
+    (out / "notes").mkdir()  # not a run folder
+    with pytest.raises(BatchError, match="no unfinished run to resume"):
+        batch.run_to_resume(out)
+    (out / "killed" / batch.STATE / "jobs").mkdir(parents=True)
+    assert batch.unfinished_runs(out) == ["killed"]
+    assert batch.run_to_resume(out) == "killed"
+    (out / "20200507T080000Z-1a2b3c4d" / batch.STATE).mkdir(parents=True)
+    with pytest.raises(
+        BatchError, match="2 unfinished runs: 20200507T080000Z-1a2b3c4d, killed; add --run-id"
+    ) as e:
+        batch.run_to_resume(out)
+    assert e.value.exit_code == 2

@@ -53,7 +53,7 @@ from audit.batch.jobs import (
 )
 from audit.batch.loop import MAX_ATTEMPTS, execute_jobs
 from audit.batch.plan import plan
-from audit.batch.resume import read_record, resumable
+from audit.batch.resume import read_record, resumable, run_to_resume, unfinished_runs
 from audit.batch.run import run_batch
 from audit.batch.worker import RUNNERS, run_job
 
@@ -86,5 +86,7 @@ __all__ = [
     "resumable",
     "run_batch",
     "run_job",
+    "run_to_resume",
+    "unfinished_runs",
     "write_index",
 ]

@@ -1,4 +1,4 @@
-"""Resume: which jobs an earlier attempt of the run finished, and forgetting the others."""
+"""Resume: which run to finish, which jobs an earlier attempt of it finished, and forgetting the others."""
 
 from __future__ import annotations
 
@@ -6,7 +6,34 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from audit.batch.jobs import Job, JobResult, record_path
+from audit.batch.jobs import STATE, Job, JobResult, record_path
+from audit.exceptions import BatchError
+
+
+def unfinished_runs(out: Path) -> list[str]:
+    """Run folders in ``out`` that a batch started and did not finish (job state, no manifest), by name."""
+    if not out.is_dir():
+        return []
+    return sorted(
+        p.name
+        for p in out.iterdir()
+        if p.is_dir() and (p / STATE).is_dir() and not (p / "manifest.json").exists()
+    )
+
+
+def run_to_resume(out: Path) -> str:
+    """The one unfinished run in ``out``; BatchError naming the candidates when there are several, or none."""
+    found = unfinished_runs(out)
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise BatchError(
+            f"{out}: no unfinished run to resume (a run folder with job records and no manifest); "
+            "start a new batch without --resume, or name a run with --run-id to run it again"
+        )
+    raise BatchError(
+        f"{out}: {len(found)} unfinished runs: {', '.join(found)}; add --run-id naming the one to finish"
+    )
 
 
 def read_record(run_dir: Path, key: str) -> JobResult | None:

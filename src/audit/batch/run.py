@@ -13,7 +13,7 @@ from audit.batch.inputs import default_run_id, gather_inputs
 from audit.batch.jobs import STATE, BatchOptions, Job, JobResult
 from audit.batch.loop import execute_jobs
 from audit.batch.plan import plan
-from audit.batch.resume import forget, resumable
+from audit.batch.resume import forget, resumable, run_to_resume
 from audit.batch.worker import run_job
 from audit.exceptions import BatchError, ParameterError
 from audit.manifest import code_digest, run_lock, utc_now
@@ -62,8 +62,8 @@ def run_batch(
     counties: list[str] | None = None,
 ) -> BatchSummary:
     """Run a whole batch into ``options.out / run_id`` and write its findings, manifest and index."""
-    if options.resume and not options.run_id:
-        raise ParameterError("--resume needs --run-id naming the run to finish")
+    if options.resume and not options.run_id:  # the one unfinished run in --out
+        options = replace(options, run_id=run_to_resume(options.out))
     from audit import renderers  # late: it loads every renderer plug-in
 
     options = replace(options, formats=renderers.choose(options.formats).formats)

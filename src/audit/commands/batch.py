@@ -31,7 +31,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--executor", choices=sorted(EXECUTORS), default="local", help="where jobs run")
     parser.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler (default: a LocalCluster)")
-    parser.add_argument("--resume", action="store_true", help="finish the run named by --run-id")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the run named by --run-id (without it: the one unfinished run in --out)",
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds a notebook cell may take")
     parser.add_argument("--lang", choices=("zh", "en"), default="zh", help="report language")
     parser.add_argument(
@@ -45,8 +49,6 @@ def options(ns: argparse.Namespace) -> BatchOptions:
     """Validate the arguments into batch options."""
     if ns.run_id is not None and not _RUN_ID.fullmatch(ns.run_id):
         raise ParameterError(f"--run-id {ns.run_id!r}: use letters, digits, '.', '_' and '-' only")
-    if ns.resume and not ns.run_id:
-        raise ParameterError("--resume needs --run-id naming the run to finish")
     if ns.jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, not {ns.jobs}")
     if not ns.timeout > 0:
