@@ -355,3 +355,54 @@ def test_bad_batch_arguments_exit_2_before_anything_runs(tmp_path, capsys, args,
     assert cli.main([*base, *args]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+# --- a damaged store --------------------------------------------------------------------------
+
+
+def _nothing_to_do(job: batch.Job) -> batch.JobResult:
+    """A job that succeeds without writing anything (no kernels)."""
+    return batch.JobResult(job.key, "ok", fingerprint=job.fingerprint, seconds=0.1)
+
+
+def test_a_damaged_store_file_fails_its_county_once_and_the_roll_up_leaves_it_out(tmp_path, capsys):
+    from audit.commands.batch import summary_text
+    from audit.store import file_hashes
+
+    store = fixture_store(tmp_path)
+    manifest = json.loads((store / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"] = file_hashes(store)  # as audit ingest writes it
+    (store / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    part = store / "tables" / "contracts" / "county_code=540103" / "part-0.parquet"
+    part.write_bytes(b"54")  # truncated
+    summary = batch.run_batch(
+        options(tmp_path, jobs=1, notebooks=ROOT / "notebooks"),
+        counties=["540102", "540103"],
+        job_fn=_nothing_to_do,
+        progress=LogProgress(io.StringIO()),
+    )
+    why = f"store damaged: {part.resolve()}: run audit ingest again"
+    units = {u["code"]: u for u in summary.units}
+    assert units["540103"]["status"] == "failed" and units["540103"]["reason"] == why
+    assert units["540102"]["status"] == units["city"]["status"] == "ok"
+    text = summary_text(summary)
+    assert text.count("store damaged") == 1 and f"failed 540103: {why}" in text
+    manifest = json.loads((summary.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    jobs = {j["key"]: j for j in manifest["jobs"]}
+    assert jobs["540103/rules"]["status"] == "failed" and jobs["540103/rules"]["seconds"] == 0  # never ran
+    assert jobs["540103/report"]["status"] == "blocked"
+    # the roll-up's notebook and rules were told to leave the county out
+    plan = batch.plan(
+        options(tmp_path, notebooks=ROOT / "notebooks"),
+        batch.gather_inputs(options(tmp_path, notebooks=ROOT / "notebooks")),
+        ["540102", "540103"],
+        tmp_path / "out" / "plan",
+        "code",
+        "540100",
+        ["540103"],
+    )
+    by_key = {j.key: j for j in plan}
+    assert dict(by_key["city/city"].parameters)["excluded"] == ["540103"]
+    assert dict(by_key["city/city"].parameters)["counties"] == ["540102", "540103"]
+    assert dict(by_key["city/rules"].parameters)["excluded"] == ("540103",)
+    assert "excluded" not in dict(by_key["540102/rules"].parameters)

@@ -115,3 +115,32 @@ def test_the_stamp_names_the_unit_and_hashes_of_store_and_parameters(store_place
     assert stamp["unit"] == fx.COUNTY
     assert len(stamp["store_manifest_sha256"]) == len(stamp["params_sha256"]) == 64
     assert json.loads(json.dumps(stamp)) == stamp
+
+
+def _damaged_copy(base: Path, name: str) -> tuple[Path, str]:
+    """A copy of the fixture store with the other county's first partition file truncated."""
+    import shutil
+
+    store = base / name
+    shutil.copytree(base / "store", store)
+    part = sorted(store.glob(f"tables/*/county_code={fx.OTHER_COUNTY}/*.parquet"))[0]
+    part.write_bytes(part.read_bytes()[:100])
+    return store, part.relative_to(store).as_posix()
+
+
+def test_the_roll_up_leaves_out_and_marks_a_county_whose_store_files_are_damaged(base):
+    store, part = _damaged_copy(base, "damaged-store")
+    assert Store.open(store).damaged() == [part]
+    where = base / "damaged-run"
+    with pytest.raises(Exception):  # noqa: B017 - whatever pyarrow raises: the file is not Parquet
+        ruleruns.build(store, PARAMS, ruleruns.CITY, ruleruns.folder(where, "a"))
+    ruleruns.build(store, PARAMS, ruleruns.CITY, ruleruns.folder(where, ruleruns.CITY), [fx.OTHER_COUNTY])
+    stamp = json.loads((ruleruns.folder(where, ruleruns.CITY) / "stamp.json").read_text(encoding="utf-8"))
+    assert stamp["excluded"] == fx.OTHER_COUNTY
+    city = inspection.open_city(
+        store=str(store), out=str(base / "damaged-out"), rules_from=str(where), excluded=[fx.OTHER_COUNTY]
+    )
+    assert city.counties == [fx.COUNTY]
+    summary = city.summary().html
+    assert "以下县（区）的数据存储已损坏，未纳入本汇总" in summary and fx.OTHER_COUNTY in summary
+    assert city._kept(ruleruns.CITY) is not None  # the kept run's stamp names the county left out

@@ -46,6 +46,7 @@ def test_a_good_spec_has_absolute_paths_and_string_codes(place, tmp_path):
         "run_id": "r1",
         "rules_from": None,
         "counties": None,
+        "excluded": None,
     }
 
 
@@ -72,6 +73,7 @@ def test_relative_paths_do_not_depend_on_the_working_directory(place, tmp_path, 
         ("counties", "540102", "str '540102'; allowed: None, or a list of county codes"),
         ("counties", [540102], "list [540102]"),
         ("counties", [], "list []"),
+        ("excluded", "540121", "str '540121'; allowed: None, or a list of county codes"),
     ],
 )
 def test_a_bad_value_names_the_parameter_and_what_is_allowed(place, tmp_path, name, value, says):

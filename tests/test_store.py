@@ -209,3 +209,21 @@ def test_rows_taken_out_of_a_staging_area_leave_its_counts(tmp_path, monkeypatch
     assert writer.read("relief_payments")["payment_id"].tolist() == ["540103-0", "540102-1", "540102-2"]
     assert writer.counts["relief_payments"] == {"540103": 1, "540102": 2}
     writer.abort()
+
+
+def test_the_manifest_hashes_every_file_and_a_truncated_one_is_named(tmp_path):
+    store = _make(tmp_path / "s")
+    part = "tables/relief_payments/county_code=540103/part-0.parquet"
+    assert sorted(store.manifest["files"]) == [
+        "quality/issues.parquet",
+        "tables/relief_payments/county_code=540102/part-0.parquet",
+        part,
+    ]
+    assert store.damaged() == []
+    data = (tmp_path / "s" / part).read_bytes()
+    (tmp_path / "s" / part).write_bytes(data[: len(data) // 2])  # truncated
+    assert store.damaged() == [part]
+    (tmp_path / "s" / part).unlink()
+    assert Store.open(tmp_path / "s").damaged() == [part]  # gone counts as damaged too
+    hashes = store_module.file_hashes(tmp_path / "s")
+    assert store.damaged({**hashes, part: "0" * 64}) == [part]  # the caller's hashes, when it has them

@@ -172,6 +172,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "city.cross_county": ("跨县（区）及全市问题", "Cross-county and city-wide findings"),
     "city.comparison": ("县（区）比较", "County comparison"),
     "city.reports": ("各县（区）检查报告", "County reports"),
+    "city.excluded": (
+        "以下县（区）的数据存储已损坏，未纳入本汇总：{counties}。请重新运行 audit ingest 后再次检查。",
+        "Left out of this roll-up, their store files damaged: {counties}. Run audit ingest again.",
+    ),
     "city.open_report": ("打开报告", "open report"),
 }
 

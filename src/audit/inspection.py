@@ -82,6 +82,7 @@ def open_city(
     run_id: str = DEFAULTS["run_id"],
     rules_from: str | Path | None = DEFAULTS["rules_from"],
     counties: list[str] | None = DEFAULTS["counties"],
+    excluded: list[str] | None = DEFAULTS["excluded"],
 ) -> CityInspection:
     """Check the parameters and open the whole store for the city roll-up (or only ``counties``)."""
     return CityInspection(validate_spec(dict(locals()), scope="city"))
@@ -122,6 +123,8 @@ class _Inspection:
         if self.spec.rules_from is None:
             return None
         expected = {"unit": unit, **self._made_from}
+        if unit == ruleruns.CITY and self.spec.excluded:
+            expected["excluded"] = ",".join(sorted(self.spec.excluded))
         return ruleruns.load(ruleruns.folder(self.spec.rules_from, unit), expected)
 
     @functools.cached_property
@@ -586,13 +589,14 @@ class CityInspection(_Inspection):
     @functools.cached_property
     def tables(self) -> Mapping[str, pd.DataFrame | None]:
         """Every table of the contract for the whole city; None if not supplied (read only when needed)."""
-        return ruleruns.city_tables(self.store)
+        return ruleruns.city_tables(self.store, self.spec.excluded or ())
 
     @functools.cached_property
     def counties(self) -> list[str]:
-        """The counties the roll-up covers (the run's, else the store's), in code order."""
+        """The counties the roll-up covers (the run's, else the store's, but the excluded), in code order."""
         listed = self.spec.counties or self.store.counties()
-        return sorted(str(c) for c in listed if str(c) != self.params.city_code)
+        left_out = {self.params.city_code, *(self.spec.excluded or ())}
+        return sorted(str(c) for c in listed if str(c) not in left_out)
 
     @functools.cached_property
     def own_run(self) -> Any:
@@ -647,6 +651,9 @@ class CityInspection(_Inspection):
         headers |= {"total": t("col.total"), "amount_yuan": t("col.amount_yuan")}
         formats = {s: P.count for s in (*SEVERITIES, "total")} | {"amount_yuan": P.yuan}
         html = P.heading(t("summary.heading"), 2) + P.heading(t("city.by_county"), 3)
+        if self.spec.excluded:  # counties whose store files are damaged: named, not silently missing
+            places = "、".join(self._place(c) for c in sorted(self.spec.excluded))
+            html += P.paragraph(t("city.excluded", counties=places), "audit-banner")
         html += P.table(frame, headers, formats=formats)
         html += P.heading(t("summary.rules"), 3) + self._results_table(self.own_run.results)
         return self._fragment(html, "summary")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -73,9 +73,14 @@ def county_tables(store: Store, county: str) -> Tables:
     return Tables(store, [county])
 
 
-def city_tables(store: Store) -> Tables:
-    """Every table of the contract for the whole store, read when first used."""
-    return Tables(store, None)
+def city_tables(store: Store, excluded: Collection[str] = ()) -> Tables:
+    """Every table of the contract for the whole store, read when first used.
+
+    ``excluded`` counties (their store files damaged) are left out: their partitions are never opened.
+    """
+    if not excluded:
+        return Tables(store, None)
+    return Tables(store, [c for c in store.counties() if c not in set(excluded)])
 
 
 def run_county(tables: Mapping[str, pd.DataFrame | None], params: Params, county: str) -> RuleRun:
@@ -104,9 +109,12 @@ def made_from(store: Store, params_path: str | Path) -> dict[str, str]:
     }
 
 
-def stamp(store: Store, params_path: str | Path, unit: str) -> dict[str, str]:
-    """What a unit's run is made from: the unit, the store and the parameters."""
-    return {"unit": unit, **made_from(store, params_path)}
+def stamp(store: Store, params_path: str | Path, unit: str, excluded: Collection[str] = ()) -> dict[str, str]:
+    """What a unit's run is made from: the unit, the store, the parameters (and counties left out)."""
+    made = {"unit": unit, **made_from(store, params_path)}
+    if excluded:
+        made["excluded"] = ",".join(sorted(excluded))
+    return made
 
 
 def folder(run_dir: str | Path, unit: str) -> Path:
@@ -152,12 +160,17 @@ def load(where: Path, expected: Mapping[str, str]) -> RuleRun | None:
     )
 
 
-def build(store_path: str | Path, params_path: str | Path, unit: str, where: Path) -> list[Path]:
-    """Run ``unit``'s rules (a county code, or :data:`CITY`) from the store and keep them in ``where``."""
+def build(
+    store_path: str | Path, params_path: str | Path, unit: str, where: Path, excluded: Collection[str] = ()
+) -> list[Path]:
+    """Run ``unit``'s rules (a county code, or :data:`CITY`) from the store and keep them in ``where``.
+
+    The roll-up leaves ``excluded`` counties out (their store files are damaged).
+    """
     store = Store.open(store_path)
     params = load_params(params_path)
     if unit == CITY:
-        run = run_city(city_tables(store), params)
+        run = run_city(city_tables(store, excluded), params)
     else:
         run = run_county(county_tables(store, unit), params, unit)
-    return save(run, where, stamp(store, params_path, unit))
+    return save(run, where, stamp(store, params_path, unit, excluded if unit == CITY else ()))

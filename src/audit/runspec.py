@@ -47,12 +47,15 @@ DEFAULTS: dict[str, Any] = {
     "run_id": "interactive",
     "rules_from": None,
     "counties": None,
+    "excluded": None,
 }
 """The notebooks' parameter cell, as literals (a test keeps the notebooks equal to it).
 
 ``rules_from`` names a batch run folder whose rule runs (``<run>/<unit>/rules/``) the
 notebook reads instead of running the rules itself (None: run them); ``counties`` limits the
-city roll-up to those counties (None: every county of the store; area notebooks ignore it).
+city roll-up to those counties (None: every county of the store; area notebooks ignore it);
+``excluded`` are counties the roll-up leaves out and marks, their store files being damaged
+(set by the batch; None: none).
 """
 _RUN_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"
 
@@ -90,6 +93,7 @@ class RunSpec(BaseModel):
     run_id: str = Field(default="interactive", pattern=_RUN_ID)
     rules_from: Path | None = None
     counties: tuple[str, ...] | None = None
+    excluded: tuple[str, ...] | None = None
     allowed: tuple[Path, ...] = ()
 
     def notebook_parameters(self) -> dict[str, Any]:
@@ -105,6 +109,7 @@ class RunSpec(BaseModel):
             "run_id": self.run_id,
             "rules_from": None if self.rules_from is None else str(self.rules_from),
             "counties": None if self.counties is None else list(self.counties),
+            "excluded": None if self.excluded is None else list(self.excluded),
         }
 
     def with_out(self, out: str | Path) -> RunSpec:
@@ -125,6 +130,7 @@ _ALLOWED_TEXT = {
     "run_id": "letters, digits, '.', '_' or '-' (at most 80, not starting with a punctuation mark)",
     "rules_from": "None, or a path to a batch run folder holding the rule runs",
     "counties": "None, or a list of county codes as strings, such as ['540102', '540103']",
+    "excluded": "None, or a list of county codes as strings, such as ['540121']",
 }
 
 
@@ -198,6 +204,7 @@ def validate_spec(
             run_id=merged["run_id"],
             rules_from=rules_from,
             counties=None if merged["counties"] is None else tuple(merged["counties"]),
+            excluded=None if merged["excluded"] is None else tuple(merged["excluded"]),
             allowed=roots,
         )
     except ValidationError as exc:  # pragma: no cover - _check_types catches these first
@@ -227,13 +234,14 @@ def _check_types(merged: Mapping[str, Any]) -> None:
         not isinstance(merged["rules_from"], str | Path) or not str(merged["rules_from"]).strip()
     ):
         _bad("rules_from", merged["rules_from"])
-    listed = merged["counties"]
-    if listed is not None and (
-        not isinstance(listed, list | tuple)
-        or not listed
-        or not all(isinstance(c, str) and re.fullmatch(r"\d{6}", c) for c in listed)
-    ):
-        _bad("counties", listed)
+    for name in ("counties", "excluded"):
+        listed = merged[name]
+        if listed is not None and (
+            not isinstance(listed, list | tuple)
+            or not listed
+            or not all(isinstance(c, str) and re.fullmatch(r"\d{6}", c) for c in listed)
+        ):
+            _bad(name, listed)
 
 
 def _bad(name: str, value: Any) -> None:

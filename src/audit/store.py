@@ -9,12 +9,13 @@ Layout (``docs/architecture.md``)::
       quality/issues.parquet
       quarantine/<table>.parquet
 
-A store is complete only when ``manifest.json`` exists. :class:`StoreWriter` builds it in a
-hidden sibling folder and renames it into place as its last step, so an ingest killed half
-way never leaves a folder that looks like a store. Files are written deterministically:
-the same inputs give byte-identical Parquet and manifest (rows in source order, full row
-groups of :data:`ROW_GROUP_ROWS` whatever blocks the rows came in, fixed compression, no
-pandas or time metadata).
+A store is complete only when ``manifest.json`` exists; its ``files`` hold the SHA-256 of
+every other file, so a damaged file is found (:meth:`Store.damaged`) before anything reads
+it. :class:`StoreWriter` builds the store in a hidden sibling folder and renames it into
+place as its last step, so an ingest killed half way never leaves a folder that looks like a
+store. Files are written deterministically: the same inputs give byte-identical Parquet and
+manifest (rows in source order, full row groups of :data:`ROW_GROUP_ROWS` whatever blocks
+the rows came in, fixed compression, no pandas or time metadata).
 
 Reading a county opens only that county's partition files, so the memory of a county run
 does not grow with the number of counties.
@@ -23,6 +24,7 @@ does not grow with the number of counties.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -192,6 +194,17 @@ class Store:
     def create(cls, path: str | os.PathLike) -> StoreWriter:
         """Start writing a new store at ``path``; it appears there only on :meth:`StoreWriter.commit`."""
         return StoreWriter(Path(path))
+
+    def damaged(self, hashes: Mapping[str, str] | None = None) -> list[str]:
+        """Files the manifest lists whose bytes differ or are gone (paths relative to the store).
+
+        ``hashes`` are the files' SHA-256 when the caller has them already (a batch hashes every
+        input); otherwise they are computed here. A store written before the manifest listed its
+        files is taken as whole.
+        """
+        listed: Mapping[str, str] = self.manifest.get("files", {})
+        actual = file_hashes(self.path) if hashes is None else hashes
+        return sorted(path for path, sha in listed.items() if actual.get(path) != sha)
 
     def tables(self) -> tuple[str, ...]:
         """Tables the store holds, in contract order."""
@@ -500,6 +513,7 @@ class StoreWriter:
         path = self.root / "quality" / "issues.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(from_frame(quality, quality_schema()), path, row_group_size=ROW_GROUP_ROWS, **_WRITE)
+        manifest = {**manifest, "files": file_hashes(self.root)}
         text = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
         (self.root / MANIFEST).write_text(text, encoding="utf-8")
         old = None
@@ -610,6 +624,20 @@ class _File:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    """SHA-256 of every file in a store folder but its manifest and hidden files, by relative path."""
+    hashes = {}
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and rel.as_posix() != MANIFEST and not any(p.startswith(".") for p in rel.parts):
+            digest = hashlib.sha256()
+            with path.open("rb") as handle:
+                for chunk in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(chunk)
+            hashes[rel.as_posix()] = digest.hexdigest()
+    return hashes
 
 
 def _county_counts(data: pa.Table) -> list[tuple[str, int]]:

@@ -86,7 +86,8 @@ def _units(
                 "status": "failed" if failed else "ok",
                 "name": names.get(unit, ""),
                 # a blocked report only repeats that a notebook failed: give the notebooks' reasons
-                "reason": "; ".join(r.reason for r in failed if r.status == "failed"),
+                # each reason once: a damaged store file fails every notebook of its county alike
+                "reason": "; ".join(dict.fromkeys(r.reason for r in failed if r.status == "failed")),
                 "reports": rendered,
                 "notebooks": [p for p in paths if p.endswith(".ipynb")],
                 "failures": [p for p in paths if p.endswith(".failed.html")],

@@ -91,6 +91,22 @@ def gather_inputs(options: BatchOptions) -> Inputs:
     )
 
 
+def store_damage(inputs: Inputs, city_code: str) -> dict[str, str]:
+    """Units whose store files differ from the store manifest's hashes, each with why, once per file.
+
+    A county partition's damage is its county's (the city bureau's is the roll-up's); a damaged
+    file every unit reads (a reference table, the data-quality log) is every unit's, under "".
+    """
+    from audit.store import Store
+
+    by_unit: dict[str, list[str]] = {}
+    for rel in Store.open(inputs.store).damaged(inputs.store_files):
+        parts = [p.removeprefix("county_code=") for p in rel.split("/") if p.startswith("county_code=")]
+        unit = (ROLLUP if parts[0] == city_code else parts[0]) if parts else ""
+        by_unit.setdefault(unit, []).append(f"store damaged: {inputs.store / rel}: run audit ingest again")
+    return {unit: "; ".join(texts) for unit, texts in by_unit.items()}
+
+
 def default_run_id(inputs: Inputs, now: dt.datetime) -> str:
     """UTC timestamp and a short hash of the inputs: ``20200507T080000Z-1a2b3c4d``."""
     return f"{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}-{inputs.digest()[:8]}"

@@ -117,8 +117,12 @@ def execute_jobs(
     executor: executors.Executor,
     progress: Progress,
     job_fn: Callable[[Job], JobResult] = run_job,
+    refused: Mapping[str, JobResult] | None = None,
 ) -> dict[str, JobResult]:
-    """Run every job not already done, each as soon as the jobs it needs have succeeded."""
+    """Run every job not already done, each as soon as the jobs it needs have succeeded.
+
+    ``refused`` jobs are not run: their (failed) results are recorded first, as if they had run.
+    """
     board = _Board(jobs, counties, done)
     progress.start(board.tally())
     running: dict[Any, Job] = {}
@@ -130,6 +134,9 @@ def execute_jobs(
         for other in blocked:
             progress.advance(_line(board.jobs[other.key], other), board.tally(), ok=False)
 
+    for key, result in (refused or {}).items():
+        if key not in board.results:
+            finish(board.jobs[key], result)
     while True:
         while len(running) < executor.workers:
             job = board.take({j.key for j in running.values()})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ def plan(
     run_dir: Path,
     code: str,
     city_code: str,
+    excluded: Sequence[str] = (),
 ) -> list[Job]:
     """The jobs of a batch: per county its rule run, area notebooks and report; then the roll-up's.
 
@@ -43,7 +44,7 @@ def plan(
             {**base, "county": counties[0]}, scope="county", counties=counties, extra_roots=roots
         )
     specs[ROLLUP] = validate_spec(
-        {**base, "county": city_code, "counties": counties or None},
+        {**base, "county": city_code, "counties": counties or None, "excluded": list(excluded) or None},
         scope="city",
         counties=counties,
         extra_roots=roots,
@@ -135,7 +136,7 @@ def plan(
     return jobs
 
 
-_OPTIONAL = ("rules_from", "counties")
+_OPTIONAL = ("rules_from", "counties", "excluded")
 """Parameters a notebook gets only when its parameters cell declares them."""
 
 
@@ -148,6 +149,7 @@ def _rules_job(
             "params": inputs.params_sha256,
             "store": inputs.for_unit(unit),
             "code": code,
+            **({"excluded": list(parameters["excluded"])} if parameters.get("excluded") else {}),
         }
     )
     return Job(
@@ -157,7 +159,12 @@ def _rules_job(
         area=RULES,
         run_dir=run_dir,
         fingerprint=fingerprint,
-        parameters=(("params", parameters["params"]), ("store", parameters["store"])),
+        # the roll-up's rules leave out the counties whose store files are damaged
+        parameters=(
+            ("params", parameters["params"]),
+            ("store", parameters["store"]),
+            *((("excluded", tuple(parameters["excluded"])),) if parameters.get("excluded") else ()),
+        ),
         timeout=options.timeout,
         pii=options.pii,
     )

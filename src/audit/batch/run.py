@@ -9,8 +9,8 @@ from pathlib import Path
 
 from audit.batch import executors
 from audit.batch.finishing import BatchSummary, finish_run
-from audit.batch.inputs import default_run_id, gather_inputs
-from audit.batch.jobs import STATE, BatchOptions, Job, JobResult
+from audit.batch.inputs import default_run_id, gather_inputs, store_damage
+from audit.batch.jobs import ROLLUP, STATE, BatchOptions, Job, JobResult
 from audit.batch.loop import execute_jobs
 from audit.batch.plan import plan
 from audit.batch.resume import forget, resumable, run_to_resume
@@ -82,12 +82,25 @@ def run_batch(
             for stale in ("manifest.json", "index.html"):  # a killed run must not look finished
                 (run_dir / stale).unlink(missing_ok=True)
             shutil.rmtree(run_dir / STATE / "work", ignore_errors=True)
-            jobs = plan(options, inputs, counties, run_dir, code, params.city_code)
+            # a damaged store file fails its county before any notebook starts; the roll-up leaves it out
+            damage = store_damage(inputs, params.city_code)
+            shared = damage.pop("", "")
+            excluded = [c for c in counties if c in damage]
+            jobs = plan(options, inputs, counties, run_dir, code, params.city_code, excluded)
+            why = dict.fromkeys([*counties, ROLLUP], shared) if shared else damage
+            refused = {
+                j.key: JobResult(j.key, "failed", why[j.unit], fingerprint=j.fingerprint)
+                for j in jobs
+                if why.get(j.unit) and not j.needs
+            }
             done = resumable(jobs, run_dir) if options.resume else {}
+            done = {k: r for k, r in done.items() if k not in refused}
             for job in jobs:
                 if job.key not in done:
                     forget(run_dir, job.key)
-            results = execute_jobs(jobs, done, counties, executor, progress or progress_for(), job_fn)
+            results = execute_jobs(
+                jobs, done, counties, executor, progress or progress_for(), job_fn, refused=refused
+            )
             where = executor.describe()
             executor.close()
             return finish_run(options, params, inputs, code, run_dir, jobs, results, counties, where, started)

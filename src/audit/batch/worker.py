@@ -113,7 +113,8 @@ def _rules(job: Job, out: Path, cwd: Path) -> None:
     from audit import ruleruns
 
     parameters = dict(job.parameters)
-    ruleruns.build(parameters["store"], parameters["params"], job.unit, out / ruleruns.FOLDER)
+    excluded = parameters.get("excluded", ())
+    ruleruns.build(parameters["store"], parameters["params"], job.unit, out / ruleruns.FOLDER, excluded)
 
 
 RUNNERS: dict[str, Callable[[Job, Path, Path], None]] = {
