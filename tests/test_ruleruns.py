@@ -128,17 +128,22 @@ def _damaged_copy(base: Path, name: str) -> tuple[Path, str]:
     return store, part.relative_to(store).as_posix()
 
 
-def test_the_roll_up_leaves_out_and_marks_a_county_whose_store_files_are_damaged(base):
-    store, part = _damaged_copy(base, "damaged-store")
+def test_the_roll_up_leaves_out_and_marks_a_county_whose_store_files_are_damaged(store_place):
+    store, part = _damaged_copy(store_place, "damaged-store")
     assert Store.open(store).damaged() == [part]
-    where = base / "damaged-run"
+    where = store_place / "damaged-run"
     with pytest.raises(Exception):  # noqa: B017 - whatever pyarrow raises: the file is not Parquet
-        ruleruns.build(store, PARAMS, ruleruns.CITY, ruleruns.folder(where, "a"))
-    ruleruns.build(store, PARAMS, ruleruns.CITY, ruleruns.folder(where, ruleruns.CITY), [fx.OTHER_COUNTY])
+        ruleruns.build(store, PARAMS_FILE, ruleruns.CITY, ruleruns.folder(where, "a"))
+    ruleruns.build(
+        store, PARAMS_FILE, ruleruns.CITY, ruleruns.folder(where, ruleruns.CITY), [fx.OTHER_COUNTY]
+    )
     stamp = json.loads((ruleruns.folder(where, ruleruns.CITY) / "stamp.json").read_text(encoding="utf-8"))
     assert stamp["excluded"] == fx.OTHER_COUNTY
     city = inspection.open_city(
-        store=str(store), out=str(base / "damaged-out"), rules_from=str(where), excluded=[fx.OTHER_COUNTY]
+        store=str(store),
+        out=str(store_place / "damaged-out"),
+        rules_from=str(where),
+        excluded=[fx.OTHER_COUNTY],
     )
     assert city.counties == [fx.COUNTY]
     summary = city.summary().html
