@@ -105,11 +105,14 @@ def test_the_city_roll_up_takes_the_city_code_only(place, tmp_path):
 
 
 def test_paths_outside_the_allowed_folders_are_refused(place, tmp_path):
-    with pytest.raises(ParameterError, match=r"parameter 'store': .* outside the allowed folders"):
+    with pytest.raises(
+        ParameterError,
+        match=r"parameter 'store' \(from the notebook's parameters\): .* outside the allowed folders",
+    ):
         validate_spec({**place}, counties=COUNTIES)  # tmp_path not allowed this time
-    with pytest.raises(ParameterError, match=r"parameter 'params': .* outside the allowed folders"):
+    with pytest.raises(ParameterError, match=r"parameter 'params' .*: .* outside the allowed folders"):
         _check({**place, "params": "params/../../../etc/passwd"}, tmp_path)
-    with pytest.raises(ParameterError, match=r"parameter 'out': .* outside"):
+    with pytest.raises(ParameterError, match=r"parameter 'out' .*: .* outside"):
         _check({**place, "out": "outputs/../.."}, tmp_path)
 
 
@@ -124,6 +127,18 @@ def test_a_symlink_pointing_out_of_the_allowed_folders_is_refused(place, tmp_pat
             counties=COUNTIES,
             extra_roots=[allowed],
         )
+
+
+def test_typed_paths_are_accepted_and_a_refusal_says_where_a_path_came_from(place, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "store").mkdir(parents=True)
+    values = {**place, "store": str(elsewhere / "store"), "out": str(elsewhere / "out")}
+    with pytest.raises(ParameterError, match=r"parameter 'store' \(from the notebook's parameters\): "):
+        validate_spec(values, counties=COUNTIES, extra_roots=[tmp_path / "store"])
+    with pytest.raises(ParameterError, match=r"'out' \(from a file\): .* or type the path on the command"):
+        validate_spec(values, counties=COUNTIES, typed=("store",), origin="a file")
+    spec = validate_spec(values, counties=COUNTIES, typed=("store", "params", "out"))
+    assert spec.store == (elsewhere / "store").resolve() and spec.out == (elsewhere / "out").resolve()
 
 
 def test_the_environment_can_allow_another_folder(place, tmp_path, monkeypatch):
@@ -168,7 +183,7 @@ def test_rules_from_must_be_an_allowed_folder(place, tmp_path):
     assert spec.notebook_parameters()["rules_from"] == str((tmp_path / "run").resolve())
     with pytest.raises(ParameterError, match=r"'rules_from': .* is not a folder"):
         _check({**place, "rules_from": str(tmp_path / "nowhere")}, tmp_path)
-    with pytest.raises(ParameterError, match=r"'rules_from': .* outside the allowed folders"):
+    with pytest.raises(ParameterError, match=r"'rules_from' .*: .* outside the allowed folders"):
         _check({**place, "rules_from": "/"}, tmp_path)
 
 

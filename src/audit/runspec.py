@@ -7,9 +7,12 @@ interactive run gets the same messages.
 
 Paths: a relative path is taken from the project root (the folder holding ``notebooks/``
 and ``src/``), whatever the kernel's working directory, so a notebook opened from
-``notebooks/`` and a run from the root read the same store. Every path must resolve, after
-symlinks and ``..``, inside the project root or a folder listed in ``AUDIT_ALLOWED_ROOTS``
-(``os.pathsep``-separated): a store link pointing out of the tree is refused, not followed.
+``notebooks/`` and a run from the root read the same store. A path the user typed on the
+command line (``--store``, ``--params``, ``--out``) is theirs and is accepted wherever it
+points. Any other path (a notebook's parameters, a file's) must resolve, after symlinks and
+``..``, inside the project root, a folder listed in ``AUDIT_ALLOWED_ROOTS``
+(``os.pathsep``-separated) or one the user typed: a store link pointing out of the tree is
+refused, not followed, and the message says where the path came from.
 Codes stay strings: ``county=540102`` given as a number is refused, since papermill's
 ``-p county 540102`` would have made it one.
 """
@@ -138,16 +141,25 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 
 
-def _contained(name: str, value: str | Path, roots: Sequence[Path]) -> Path:
+NOTEBOOK_ORIGIN = "the notebook's parameters"
+"""Where a path checked by :func:`validate_spec` comes from unless the caller says otherwise."""
+
+
+def _absolute(value: str | Path) -> Path:
     path = Path(value).expanduser()
     if not path.is_absolute():
         path = project_root() / path
-    resolved = path.resolve()  # follows symlinks: a link out of the tree lands outside
+    return path.resolve()  # follows symlinks: a link out of the tree lands outside
+
+
+def _contained(name: str, value: str | Path, roots: Sequence[Path], origin: str = NOTEBOOK_ORIGIN) -> Path:
+    resolved = _absolute(value)
     if not any(resolved == r or resolved.is_relative_to(r) for r in roots):
         where = ", ".join(str(r) for r in roots)
         raise ParameterError(
-            f"parameter {name!r}: {value} resolves to {resolved}, outside the allowed folders ({where}); "
-            f"add a folder to {ALLOWED_ROOTS_ENV} to allow it"
+            f"parameter {name!r} (from {origin}): {value} resolves to {resolved}, outside the allowed "
+            f"folders ({where}); add a folder to {ALLOWED_ROOTS_ENV} to allow it, or type the path "
+            "on the command line"
         )
     return resolved
 
@@ -158,13 +170,17 @@ def validate_spec(
     scope: Literal["county", "city"] | None = None,
     counties: Collection[str] | None = None,
     extra_roots: Sequence[str | Path] = (),
+    typed: Collection[str] = (),
+    origin: str = NOTEBOOK_ORIGIN,
 ) -> RunSpec:
     """Check notebook parameters and return a RunSpec; raise ParameterError naming what is wrong.
 
     ``scope`` is ``"city"`` for the roll-up (the county must be the city's code), ``"county"``
     for an area notebook (the county must be one of the store's), None for either.
     ``counties`` are the store's counties when the caller knows them; otherwise the store
-    is opened to ask.
+    is opened to ask. ``typed`` names the path parameters the user typed on the command
+    line: they are accepted wherever they point (and allowed to the kernel, which checks
+    again); the others are checked against the allowed roots and a refusal names ``origin``.
     """
     unknown = sorted(set(values) - set(DEFAULTS))
     if unknown:
@@ -173,12 +189,15 @@ def validate_spec(
         )
     merged = {**DEFAULTS, **values}
     _check_types(merged)
-    roots = allowed_roots(extra_roots)
-    store = _contained("store", merged["store"], roots)
-    params_path = _contained("params", merged["params"], roots)
-    out = _contained("out", merged["out"], roots)
+    chosen = [_absolute(merged[name]) for name in ("store", "params", "out") if name in typed]
+    roots = allowed_roots([*extra_roots, *chosen])
+    store = _contained("store", merged["store"], roots, origin)
+    params_path = _contained("params", merged["params"], roots, origin)
+    out = _contained("out", merged["out"], roots, origin)
     rules_from = (
-        None if merged["rules_from"] is None else _contained("rules_from", merged["rules_from"], roots)
+        None
+        if merged["rules_from"] is None
+        else _contained("rules_from", merged["rules_from"], roots, origin)
     )
     if not store.is_dir():
         raise ParameterError(

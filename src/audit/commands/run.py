@@ -65,7 +65,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="DIR",
-        help="another folder the store, params and out may be in (besides the project)",
+        help="another folder the notebooks may read from (the paths typed here are allowed already)",
     )
 
 
@@ -90,7 +90,10 @@ def options(ns: argparse.Namespace) -> RunOptions:
         "seed": ns.seed,
         "run_id": run_id,
     }
-    spec = validate_spec(values, extra_roots=ns.allow_root)
+    # The paths typed here are the user's own: accepted wherever they point.
+    spec = validate_spec(
+        values, extra_roots=ns.allow_root, typed=("store", "params", "out"), origin="the command line"
+    )
     city = spec.county == load_params(spec.params).city_code
     if city and ns.area:
         raise ParameterError("--area: the city roll-up has no areas; leave --area out")
