@@ -56,7 +56,7 @@ def test_csv_line_numbers_count_title_blank_and_multiline_rows(tmp_path):
 
 def test_undecodable_csv_is_a_table_error(tmp_path):
     path = tmp_path / "relief_payments.csv"
-    path.write_bytes(HEADER.encode("utf-16"))
+    path.write_bytes(bytes(range(128, 256)) * 10)
     with pytest.raises(TableError, match="encoding") as caught:
         _one(path)
     assert caught.value.file == "relief_payments.csv"
@@ -98,7 +98,7 @@ def test_merged_cells_are_filled_and_counted(tmp_path):
 def test_corrupt_workbook_is_a_table_error(tmp_path):
     path = tmp_path / "staff.xlsx"
     path.write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(TableError, match="cannot open the workbook") as caught:
+    with pytest.raises(TableError, match="archive is damaged") as caught:
         _one(path, table="staff")
     assert caught.value.file == "staff.xlsx"
 
@@ -168,3 +168,171 @@ def test_each_format_has_its_own_block_size():
     for name in ("x.csv", "x.CSV", "x.xlsx", "x.xls"):
         assert readers.block_rows_for(Path(name)) == readers.TEXT_BLOCK_ROWS == 131_072
     assert readers.block_rows_for(Path("x.ods")) == readers.TEXT_BLOCK_ROWS
+
+
+# ------------------------------------------------------------------ hostile files (issue 18)
+
+_PARTS = {
+    "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+    'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+    'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
+    'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+    'spreadsheetml.worksheet+xml"/></Types>',
+    "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
+    'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
+    '2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/'
+    'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+    'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats'
+    '.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+}
+_SHEET_OPEN = b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+_SHEET_CLOSE = b"</sheetData></worksheet>"
+
+
+def _cell(ref: str, text: str) -> bytes:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'.encode()
+
+
+def _raw_workbook(path: Path, rows: bytes, *, repeat: bytes = b"", times: int = 0, extra: int = 0) -> Path:
+    """A workbook written by hand: ``rows``, then ``repeat`` ``times`` over (streamed, never in memory)."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for part, text in _PARTS.items():
+            archive.writestr(part, text)
+        with archive.open("xl/worksheets/sheet1.xml", "w") as fh:
+            fh.write(_SHEET_OPEN + rows)
+            for _ in range(times):
+                fh.write(repeat)
+            fh.write(_SHEET_CLOSE)
+        for i in range(extra):
+            archive.writestr(f"xl/media/image{i}.png", b"")
+    return path
+
+
+_LABELS = ("人员编号", "姓名", "身份证号", "学历")
+_HEADER_ROW = (
+    b'<row r="1">' + b"".join(_cell(f"{c}1", h) for c, h in zip("ABCD", _LABELS, strict=True)) + b"</row>"
+)
+
+
+def _rejected(path: Path, says: str) -> TableError:
+    with pytest.raises(TableError, match=says) as caught:
+        _one(path, table="staff")
+    assert caught.value.file == path.name
+    return caught.value
+
+
+def test_a_decompression_bomb_is_refused_in_bounded_time_and_memory(tmp_path):
+    import resource
+    import time
+
+    junk = b'<row><c t="inlineStr"><is><t>' + b"x" * 1_000_000 + b"</t></is></c></row>"
+    path = _raw_workbook(tmp_path / "staff.xlsx", _HEADER_ROW, repeat=junk, times=40)  # 40 MB inside
+    assert path.stat().st_size < 100_000
+    before, started = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, time.monotonic()
+    error = _rejected(path, r"xl/worksheets/sheet1.xml unpacks to more than 100 times .*\(MAX_RATIO\)")
+    assert time.monotonic() - started < 5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 100_000  # KiB: under 100 MB more
+    assert str(error).startswith("staff.xlsx: ")
+
+
+def test_a_workbook_unpacking_past_the_total_limit_is_refused(tmp_path, monkeypatch):
+    row = b'<row r="2">' + _cell("A2", "S1") + b"</row>"
+    path = _raw_workbook(tmp_path / "staff.xlsx", _HEADER_ROW + row * 5000)
+    monkeypatch.setattr(readers.limits, "MAX_INFLATED_BYTES", 100_000)
+    _rejected(path, r"says it unpacks to .* more than the limit of .*\(MAX_INFLATED_BYTES\)")
+
+
+def test_a_workbook_whose_entries_lie_about_their_size_is_refused(tmp_path):
+    path = _raw_workbook(tmp_path / "staff.xlsx", _HEADER_ROW * 2000)
+    raw = bytearray(path.read_bytes())
+    at = raw.find(b"PK\x01\x02", raw.find(b"PK\x01\x02") + 1)  # entries in order: the 2nd is .rels
+    while raw[at + 46 : at + 46 + 24] != b"xl/worksheets/sheet1.xml":
+        at = raw.find(b"PK\x01\x02", at + 1)
+    raw[at + 24 : at + 28] = (1000).to_bytes(4, "little")  # the central directory's unpacked size
+    path.write_bytes(bytes(raw))
+    _rejected(path, r"says it unpacks to 1,000 bytes but unpacks to [\d,]+: the archive is damaged or forged")
+
+
+def test_too_many_entries_and_a_far_cell_are_refused_before_the_reader_opens_them(tmp_path, monkeypatch):
+    monkeypatch.setattr(readers.limits, "MAX_ARCHIVE_ENTRIES", 10)
+    _rejected(
+        _raw_workbook(tmp_path / "staff.xlsx", _HEADER_ROW, extra=10), r"holds 15 files.*MAX_ARCHIVE_ENTRIES"
+    )
+    monkeypatch.undo()
+    # Two cells far apart: the reader would allocate every cell between them (half a terabyte) and abort.
+    far = b'<row r="1048576">' + _cell("XFD1048576", "x") + b"</row>"
+    error = _rejected(_raw_workbook(tmp_path / "far.xlsx", _HEADER_ROW + far), r"MAX_SHEET_CELLS")
+    assert "spans 1,048,576 rows × 16,384 columns" in str(error)
+    past = b'<row r="2000000">' + _cell("A2000000", "x") + b"</row>"
+    _rejected(
+        _raw_workbook(tmp_path / "past.xlsx", _HEADER_ROW + past), r"row 2,000,000, past Excel's last row"
+    )
+
+
+def test_a_wide_sheet_within_the_limit_is_read(tmp_path):
+    row = b'<row r="2">' + _cell("A2", "S1") + _cell("B2", "扎西") + _cell("AB2", "注") + b"</row>"
+    data, blocks = _one(_raw_workbook(tmp_path / "staff.xlsx", _HEADER_ROW + row), table="staff")
+    assert blocks[0].frame.iloc[0, :2].tolist() == ["S1", "扎西"]
+
+
+def test_a_panic_of_the_workbook_reader_becomes_a_table_error(tmp_path, monkeypatch):
+    class PanicException(BaseException):  # what pyo3 raises: not an Exception
+        pass
+
+    class Panicking:
+        @staticmethod
+        def from_path(path: str) -> None:
+            raise PanicException("called `Result::unwrap()` on an `Err` value: capacity overflow")
+
+    monkeypatch.setattr(readers, "CalamineWorkbook", Panicking)
+    path = tmp_path / "staff.xlsx"
+    book = xlsxwriter.Workbook(path)
+    book.add_worksheet().write_row(0, 0, ["人员编号", "姓名"])
+    book.close()
+    _rejected(path, "cannot open the workbook .*the workbook reader failed: called `Result::unwrap")
+
+
+def test_utf16_tab_separated_text_is_read_with_notes(tmp_path):
+    path = tmp_path / "relief_payments.csv"
+    lines = [HEADER.replace(",", "\t"), "F1\t540102198001010017\tH1\t城市低保\t2020-05\t10\t2020-05-07\t6"]
+    path.write_bytes("\r\n".join(lines).encode("utf-16"))  # Excel's "Unicode text": BOM, UTF-16LE, tabs
+    data, blocks = _one(path)
+    assert data.header.labels == tuple(HEADER.split(","))
+    assert blocks[0].frame.iloc[0].tolist()[:4] == ["F1", "540102198001010017", "H1", "城市低保"]
+    assert data.notes == [readers.UTF16_TEXT, readers.TAB_SEPARATED]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        (
+            "relief_payments.csv",
+            b"PK\x03\x04rest",
+            r"is a workbook \(.xlsx\) .*not the CSV text .*rename it to .xlsx",
+        ),
+        ("relief_payments.csv", b"PAR1rest", "is a Parquet file, not the CSV text"),
+        (
+            "staff.xlsx",
+            "人员编号,姓名\n".encode(),
+            r"is text, not the workbook its name \(.xlsx\) says: rename it to .csv",
+        ),
+        ("staff.xls", b"<html><table>", "is a web page .*save it as .xlsx"),
+        (
+            "staff.parquet",
+            "人员编号,姓名\n".encode(),
+            "is text, not the Parquet its name says: rename it to .csv",
+        ),
+    ],
+)
+def test_a_file_of_another_format_than_its_name_says_is_named_as_such(tmp_path, name, content, says):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(TableError, match=says) as caught:
+        _one(path, table=name.split(".")[0])
+    assert caught.value.file == name

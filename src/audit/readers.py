@@ -17,6 +17,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import struct
+import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -31,8 +35,10 @@ import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
 from python_calamine import CalamineWorkbook, SheetTypeEnum
 
+from audit import limits
 from audit.exceptions import TableError
-from audit.repairs import HEADER_SCAN_ROWS, HeaderSpec, locate_header, repeating_columns
+from audit.names import shown as _escaped
+from audit.repairs import HEADER_SCAN_ROWS, HeaderSpec, Issue, locate_header, repeating_columns
 
 ENCODINGS = ("utf_8", "gb18030")
 """The encodings a CSV may have (GBK is a subset of GB18030); UTF-8 may carry a BOM."""
@@ -71,6 +77,7 @@ class SheetData:
     header_rows: tuple[int, ...] = ()
     merged_fills: dict[int, tuple[int, int]] = field(default_factory=dict)  # position -> (count, 1st row)
     bad_rows: list[BadRow] = field(default_factory=list)  # complete once blocks are exhausted
+    notes: list[Issue] = field(default_factory=list)  # repairs of the whole file, for the log
 
 
 Reader = Callable[[Path, str, str, int], Iterator[SheetData]]
@@ -115,6 +122,57 @@ def reader_for(path: Path) -> Reader | None:
 def block_rows_for(path: Path) -> int:
     """The rows of a block when ``path`` is read in its format's own blocks."""
     return BLOCK_ROWS.get(path.suffix.lower(), TEXT_BLOCK_ROWS)
+
+
+# ------------------------------------------------------------------------------- what a file is
+
+UTF16_TEXT = Issue(
+    "utf-16 text",
+    "the text was read as UTF-16 (Excel's 'Unicode text'); UTF-8 CSV is what the contract asks for",
+    "文本按UTF-16读取（Excel“Unicode文本”）；数据规范要求UTF-8编码的CSV",
+)
+TAB_SEPARATED = Issue(
+    "tab-separated",
+    "the values are separated by tabs, not commas (a 'Text (Tab delimited)' export named .csv); read as such",
+    "各值以制表符而非逗号分隔（“文本文件(制表符分隔)”另存为.csv）；已按制表符读取",
+)
+
+_FORMATS: tuple[tuple[bytes, str, str], ...] = (
+    (b"PK\x03\x04", "a workbook (.xlsx) or another zip archive", ".xlsx"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel workbook (.xls)", ".xls"),
+    (b"PAR1", "a Parquet file", ".parquet"),
+    (b"%PDF", "a PDF document", ""),
+    (b"\xff\xfe", "UTF-16 text", ".csv"),
+    (b"\xfe\xff", "UTF-16 text", ".csv"),
+)
+
+
+def content_format(head: bytes) -> tuple[str, str]:
+    """What the first bytes of a file say it is, and the suffix such a file takes.
+
+    Web pages are told apart too: Excel's "Web page" export is often named ``.xls``.
+    """
+    for magic, kind, suffix in _FORMATS:
+        if head.startswith(magic):
+            return kind, suffix
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if start.startswith((b"<!doctype html", b"<html", b"<?xml", b"<table")):
+        return "a web page or XML document (Excel's 'Web page' or 'XML spreadsheet' export)", ""
+    return "text", ".csv"
+
+
+def _not_a_workbook(path: Path, head: bytes) -> str:
+    kind, suffix = content_format(head)
+    fix = f"rename it to {suffix}" if suffix else "open it in Excel and save it as .xlsx"
+    return f"the file is {kind}, not the workbook its name ({path.suffix}) says: {fix}"
+
+
+def _not_text(path: Path, head: bytes) -> str | None:
+    kind, suffix = content_format(head)
+    if kind in ("text", "UTF-16 text"):
+        return None
+    fix = f"rename it to {suffix}" if suffix else "open it in Excel and save it as .xlsx or UTF-8 CSV"
+    return f"the file is {kind}, not the CSV text its name ({path.suffix}) says: {fix}"
 
 
 # ------------------------------------------------------------------------------------ workbooks
@@ -168,22 +226,54 @@ class _Merges:
         self.fills[c] = (n + 1, first)
 
 
+_PASSED_ON = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def _reader_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is the reader's failure to turn into a rejection.
+
+    The Rust extension's panics (``pyo3_runtime.PanicException``) derive from BaseException,
+    not Exception: they are caught too, but never an interrupt or an exit.
+    """
+    return not isinstance(exc, _PASSED_ON)
+
+
+def _problem(exc: BaseException) -> str:
+    """The reader's error as one short line (a panic's message can run to pages)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if type(exc).__name__ == "PanicException":
+        text = f"the workbook reader failed: {text}"
+    return text[:300]
+
+
 @register(".xlsx", ".xlsm", ".xls")
 def read_workbook(path: Path, name: str, table: str, chunk_rows: int) -> Iterator[SheetData]:
-    """Every worksheet of a workbook, read with calamine; merged cells are filled in."""
+    """Every worksheet of a workbook, read with calamine; merged cells are filled in.
+
+    The archive is checked against :mod:`audit.limits` before calamine opens it.
+    """
+    check_workbook(path, name)
     try:
         book = CalamineWorkbook.from_path(str(path))
         names = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
-    except Exception as exc:  # calamine raises its own types and zip errors alike
-        raise TableError(f"cannot open the workbook ({exc}); save it again as .xlsx", file=name) from None
+    except BaseException as exc:  # calamine raises its own types, zip errors and panics alike
+        if not _reader_failure(exc):
+            raise
+        raise TableError(
+            f"cannot open the workbook ({_problem(exc)}); save it again as .xlsx", file=name
+        ) from None
     for sheet_name in names:
         try:
             sheet = book.get_sheet_by_name(sheet_name)
             merges = _Merges(sheet.merged_cell_ranges)
             rows = iter(sheet.iter_rows())
             found = [list(r) for r in islice(rows, HEADER_SCAN_ROWS)]
-        except Exception as exc:
-            raise TableError(f"cannot read the sheet ({exc})", file=name, sheet=sheet_name) from None
+        except BaseException as exc:
+            if not _reader_failure(exc):
+                raise
+            raise TableError(
+                f"cannot read the sheet ({_problem(exc)})", file=name, sheet=sheet_name
+            ) from None
         head = [list(r) for r in found]
         for i, row in enumerate(head):
             merges.apply(i, row)
@@ -202,6 +292,234 @@ def read_workbook(path: Path, name: str, table: str, chunk_rows: int) -> Iterato
             data.merged_fills = merges.fills
             data.blocks = _workbook_blocks(name, sheet_name, head, rows, merges, header, chunk_rows)
         yield data
+
+
+# ------------------------------------------------------------------------- a workbook's archive
+
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an old .xls (a compound document)
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., name length, extra length
+_INFLATE_STEP = 1 << 20
+_CELL_REF = re.compile(rb'<c r="([A-Z]+)([0-9]+)"')
+_ROW_REF = re.compile(rb'<row r="([0-9]+)"')
+_NEAR_ROWS, _NEAR_COLUMNS = 999_999, 26
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):,.0f} MiB"
+
+
+def check_workbook(path: Path, name: str) -> None:
+    """Check a workbook's archive against :mod:`audit.limits` before anything reads it.
+
+    Entry count, each entry's declared and actual unpacked size, the total unpacked size,
+    each entry's packing ratio, and each worksheet's grid (rows × columns from its first
+    cell to its last). Every entry is unpacked here, in steps of a megabyte, and unpacking
+    stops at the first limit passed: a bomb costs a bounded time and no memory to reject.
+    An old ``.xls`` (not an archive) is held to the unpacked size as a whole.
+    """
+    try:
+        size = path.stat().st_size
+        with path.open("rb") as fh:
+            magic = fh.read(8)
+    except OSError as exc:
+        raise TableError(f"cannot read the file ({exc.strerror})", file=name) from None
+    if magic.startswith(_OLE):
+        if size > limits.MAX_INFLATED_BYTES:
+            raise TableError(
+                f"the workbook is {_mib(size)}, more than the limit of {_mib(limits.MAX_INFLATED_BYTES)} "
+                "(MAX_INFLATED_BYTES); split it, or send the table as CSV or Parquet",
+                file=name,
+            )
+        return
+    if not magic.startswith(b"PK"):
+        raise TableError(_not_a_workbook(path, magic), file=name)
+    try:
+        with zipfile.ZipFile(path) as archive, path.open("rb") as raw:
+            entries = archive.infolist()
+            if len(entries) > limits.MAX_ARCHIVE_ENTRIES:
+                raise TableError(
+                    f"the workbook's archive holds {len(entries):,} files, more than the limit of "
+                    f"{limits.MAX_ARCHIVE_ENTRIES:,} (MAX_ARCHIVE_ENTRIES); save it again from Excel",
+                    file=name,
+                )
+            declared = sum(e.file_size for e in entries)
+            if declared > limits.MAX_INFLATED_BYTES:
+                raise TableError(_too_big(declared, "says it unpacks to"), file=name)
+            total = 0
+            for entry in entries:
+                total += _inflate(raw, entry, name, size, limits.MAX_INFLATED_BYTES - total)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, zlib.error) as exc:
+        raise TableError(
+            f"the workbook's archive is damaged ({_problem(exc)}); save it again as .xlsx", file=name
+        ) from None
+
+
+def _too_big(n: int, verb: str) -> str:
+    return (
+        f"the workbook {verb} {_mib(n)} or more, more than the limit of {_mib(limits.MAX_INFLATED_BYTES)} "
+        "(MAX_INFLATED_BYTES): it may be a decompression bomb; if it is a real export, split it or "
+        "send the table as CSV or Parquet"
+    )
+
+
+def _inflate(raw: io.BufferedReader, entry: zipfile.ZipInfo, name: str, size: int, room: int) -> int:
+    """Unpack one entry without keeping it; its actual size, or a TableError at the first limit."""
+    where = f"entry {_escaped(entry.filename)}"
+    if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise TableError(
+            f"{where} is packed with method {entry.compress_type}, which no Excel workbook uses; "
+            "save it again from Excel",
+            file=name,
+        )
+    raw.seek(entry.header_offset)
+    signature, name_length, extra_length = _LOCAL_HEADER.unpack(raw.read(_LOCAL_HEADER.size))
+    if signature != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"{where}: no local header")
+    raw.seek(entry.header_offset + _LOCAL_HEADER.size + name_length + extra_length)
+    left = min(entry.compress_size, size)
+    packed = max(entry.compress_size, 1)
+    grid = _Grid(name, entry.filename) if entry.filename.startswith("xl/worksheets/") else None
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS) if entry.compress_type == zipfile.ZIP_DEFLATED else None
+    out = 0
+    pending = b""
+    while True:
+        if inflater is not None and inflater.unconsumed_tail:
+            piece = inflater.decompress(inflater.unconsumed_tail, _INFLATE_STEP)
+        elif left > 0:
+            data = raw.read(min(left, _INFLATE_STEP))
+            if not data:
+                break
+            left -= len(data)
+            piece = inflater.decompress(data, _INFLATE_STEP) if inflater is not None else data
+        else:
+            break
+        out += len(piece)
+        if out > room:
+            raise TableError(_too_big(limits.MAX_INFLATED_BYTES, f"unpacks ({where}) to"), file=name)
+        if out > limits.RATIO_FLOOR and out > limits.MAX_RATIO * packed:
+            raise TableError(
+                f"{where} unpacks to more than {limits.MAX_RATIO} times its packed size "
+                f"({packed:,} bytes), the limit (MAX_RATIO): it is a decompression bomb or not a "
+                "workbook Excel wrote; save it again from Excel",
+                file=name,
+            )
+        if grid is not None:
+            pending = grid.scan(pending + piece)
+        if inflater is not None and inflater.eof:
+            break
+    if grid is not None:
+        grid.finish(raw, entry, size)
+    if out != entry.file_size:
+        raise TableError(
+            f"{where} says it unpacks to {entry.file_size:,} bytes but unpacks to {out:,}: the archive "
+            "is damaged or forged; save it again from Excel",
+            file=name,
+        )
+    return out
+
+
+class _Grid:
+    """The extent of a worksheet's cells, found in its XML as it is unpacked (no parsing).
+
+    Most sheets use columns A to Z and rows below 1,000,000: a chunk with no reference
+    beyond those (:func:`_far_reference`) needs nothing more. A chunk with one is
+    read for every reference; when the sheet's bound is then too big for the limit, the
+    sheet is read again for its exact extent before it is refused.
+    """
+
+    def __init__(self, name: str, entry: str) -> None:
+        self.name, self.entry = name, entry
+        self.near = False  # some chunk was passed over (its references within the near bounds)
+        self.rows = (1 << 62, 0)  # first and last row seen exactly
+        self.columns = (1 << 62, 0)
+
+    def scan(self, chunk: bytes) -> bytes:
+        """Look at one chunk (with the tail of the one before); return the tail to keep."""
+        if not _far_reference(chunk):
+            self.near = True
+        else:
+            self.exact(chunk)
+        return chunk[-64:]
+
+    def exact(self, chunk: bytes) -> None:
+        rows, columns = [], []
+        for letters, digits in set(_CELL_REF.findall(chunk)):
+            columns.append(_column_number(letters))
+            rows.append(int(digits))
+        rows += [int(d) for d in set(_ROW_REF.findall(chunk))]
+        if rows:
+            self.rows = (min(self.rows[0], min(rows)), max(self.rows[1], max(rows)))
+        if columns:
+            self.columns = (min(self.columns[0], min(columns)), max(self.columns[1], max(columns)))
+        self.within_excel()
+
+    def within_excel(self) -> None:
+        sheet = _escaped(self.entry)
+        if self.rows[1] > limits.MAX_SHEET_ROWS:
+            raise TableError(
+                f"entry {sheet} has a cell in row {self.rows[1]:,}, past Excel's last row "
+                f"{limits.MAX_SHEET_ROWS:,} (MAX_SHEET_ROWS); save it again from Excel",
+                file=self.name,
+            )
+        if self.columns[1] > limits.MAX_SHEET_COLUMNS:
+            raise TableError(
+                f"entry {sheet} has a cell in column {self.columns[1]:,}, past Excel's last column "
+                f"{limits.MAX_SHEET_COLUMNS:,} (MAX_SHEET_COLUMNS); save it again from Excel",
+                file=self.name,
+            )
+
+    def bound(self) -> int:
+        first_row, last_row = self.rows
+        first_column, last_column = self.columns
+        if self.near:
+            first_row, last_row = 1, max(last_row, _NEAR_ROWS)
+            first_column, last_column = 1, max(last_column, _NEAR_COLUMNS)
+        return max(last_row - first_row + 1, 0) * max(last_column - first_column + 1, 0)
+
+    def finish(self, raw: io.BufferedReader, entry: zipfile.ZipInfo, size: int) -> None:
+        """Refuse the sheet when its grid is more cells than the limit, after reading it exactly."""
+        if self.bound() <= limits.MAX_SHEET_CELLS:
+            return
+        if self.near:  # the passed-over chunks may be smaller than assumed: read them exactly
+            self.near = False
+            with zipfile.ZipFile(raw) as archive, archive.open(entry) as fh:
+                tail = b""
+                while chunk := fh.read(_INFLATE_STEP):
+                    self.exact(tail + chunk)
+                    tail = chunk[-64:]
+        cells = self.bound()
+        if cells > limits.MAX_SHEET_CELLS:
+            rows = self.rows[1] - self.rows[0] + 1
+            columns = self.columns[1] - self.columns[0] + 1
+            raise TableError(
+                f"entry {_escaped(self.entry)} spans {rows:,} rows × {columns:,} columns, "
+                f"{cells:,} cells, more than the limit of {limits.MAX_SHEET_CELLS:,} (MAX_SHEET_CELLS): "
+                "delete the empty rows and columns between its cells, or split the sheet",
+                file=self.name,
+            )
+
+
+def _far_reference(chunk: bytes) -> bool:
+    """Whether a reference (``r="..."``) in ``chunk`` may stretch the grid: a column of two letters
+    or more, or seven digits in a row. Most sheets use columns A to Z and rows below 1,000,000:
+    their chunks are passed over after a few array operations (a regex costs five times more)."""
+    a = np.frombuffer(chunk, dtype=np.uint8)
+    if len(a) < 16:
+        return bool(len(a))
+    quote = np.flatnonzero(a[2 : len(a) - 8] == 0x22) + 2  # one pass over the bytes, then the quotes only
+    at = quote[(a[quote - 1] == 0x3D) & (a[quote - 2] == 0x72)] + 1  # after r="
+    value = a[at[:, None] + np.arange(8)]
+    upper = (value >= 0x41) & (value <= 0x5A)
+    digit = (value >= 0x30) & (value <= 0x39)
+    far = (upper[:, 0] & upper[:, 1]) | digit[:, 1:8].all(axis=1) | digit[:, 0:7].all(axis=1)
+    return bool(far.any())
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for b in letters:
+        n = n * 26 + (b - 64)
+    return n
 
 
 def _workbook_blocks(
@@ -246,6 +564,8 @@ def detect_encoding(sample: bytes, name: str) -> str:
     """``utf-8``, ``utf-8-sig`` or ``gb18030`` for the first bytes of a CSV, or a TableError."""
     if sample.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
+    if sample.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"  # the codec reads the byte-order mark and drops it
     if not sample:
         return "utf-8"
     best = from_bytes(sample, cp_isolation=list(ENCODINGS)).best()
@@ -259,39 +579,63 @@ def detect_encoding(sample: bytes, name: str) -> str:
 
 @register(".csv")
 def read_csv(path: Path, name: str, table: str, chunk_rows: int) -> Iterator[SheetData]:
-    """A CSV in UTF-8 (with or without BOM) or GB18030, streamed in blocks with pyarrow."""
+    """A CSV in UTF-8 (with or without BOM), GB18030 or UTF-16 (with its BOM), streamed in blocks
+    with pyarrow; comma- or tab-separated (the tab with a note). A file whose bytes are another
+    format (a workbook named ``.csv``) is refused, naming the format it is."""
     try:
         with path.open("rb") as fh:
             sample = fh.read(SAMPLE_BYTES + 1)
     except OSError as exc:
         raise TableError(f"cannot read the file ({exc.strerror})", file=name) from None
-    if len(sample) > SAMPLE_BYTES:  # cut at a line end so no character is split
-        sample = sample[: sample.rfind(b"\n", 0, SAMPLE_BYTES) + 1] or sample[:SAMPLE_BYTES]
+    other = _not_text(path, sample[:16])
+    if other is not None:
+        raise TableError(other, file=name)
     encoding = detect_encoding(sample, name)
+    if len(sample) > SAMPLE_BYTES:  # cut at a line end so no character is split
+        end = sample.rfind(b"\n", 0, SAMPLE_BYTES) + 1
+        if encoding == "utf-16":
+            end -= end % 2  # the sample is only looked at: a cut line at its end does not matter
+        sample = sample[:end] or sample[:SAMPLE_BYTES]
     try:
-        text = sample.decode(encoding)
+        text = sample.decode(encoding, errors="replace" if encoding == "utf-16" else "strict")
     except UnicodeDecodeError:
         raise TableError(f"the text is not valid {encoding}: save the file as UTF-8 CSV", file=name) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    records, lines = [], []
-    for record in islice(reader, HEADER_SCAN_ROWS):
-        records.append(record)
-        lines.append(reader.line_num)
+    notes = [UTF16_TEXT] if encoding == "utf-16" else []
+    delimiter = ","
+    records, lines = _records(text, delimiter)
     header = locate_header(table, records)
+    if header is None and "\t" in text:
+        tabbed = _records(text, "\t")
+        header = locate_header(table, tabbed[0])
+        if header is not None:
+            delimiter, (records, lines) = "\t", tabbed
+            notes.append(TAB_SEPARATED)
     empty = not any(v.strip() for r in records for v in r)
     if header is None:
-        yield SheetData(name, "", None, empty, iter(()))
+        yield SheetData(name, "", None, empty, iter(()), notes=notes)
         return
     first_line = lines[header.data_start - 1] + 1
     header_line = lines[header.first - 1] + 1 if header.first else 1
-    data = SheetData(name, "", header, empty, iter(()), header_rows=tuple(range(header_line, first_line)))
+    data = SheetData(
+        name, "", header, empty, iter(()), header_rows=tuple(range(header_line, first_line)), notes=notes
+    )
     # Arrow's batches sized to hold a block each (from the sample's line length), not to be joined.
     line_bytes = len(sample) / max(sample.count(b"\n"), 1)
     block_bytes = min(64 << 20, max(1 << 20, int(chunk_rows * line_bytes * 1.1)))
     data.blocks = _csv_blocks(
-        path, name, encoding, header, first_line, chunk_rows, block_bytes, data.bad_rows
+        path, name, encoding, header, first_line, chunk_rows, block_bytes, data.bad_rows, delimiter
     )
     yield data
+
+
+def _records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
+    """The first records of a CSV sample and the line each ends on."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records, lines = [], []
+    for record in islice(reader, HEADER_SCAN_ROWS):
+        records.append(record)
+        lines.append(reader.line_num)
+    return records, lines
 
 
 def _csv_blocks(
@@ -303,6 +647,7 @@ def _csv_blocks(
     chunk_rows: int,
     block_bytes: int,
     bad_rows: list[BadRow],
+    delimiter: str = ",",
 ) -> Iterator[Block]:
     width = len(header.labels)
     names = [f"c{i}" for i in range(width)]
@@ -315,19 +660,19 @@ def _csv_blocks(
     read = pcsv.ReadOptions(
         skip_rows=header.data_start,
         column_names=names,
-        encoding="utf8" if encoding.startswith("utf-8") else encoding,
+        encoding="utf8" if encoding.startswith("utf-8") else encoding,  # others are transcoded
         block_size=block_bytes,
         use_threads=False,  # serial parsing keeps the bad-row numbers in order
     )
     parse = pcsv.ParseOptions(
-        newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid
+        delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid
     )
     convert = pcsv.ConvertOptions(
         column_types=dict.fromkeys(names, pa.large_string()),  # what a pandas str column holds
         strings_can_be_null=False,
         quoted_strings_can_be_null=False,
     )
-    numbering = _Numbering(record=header.data_start + 1, line=first_line)
+    numbering = _Numbering(record=header.data_start + 1, line=first_line, delimiter=delimiter)
     batches: list[pa.RecordBatch] = []
     rows: list[np.ndarray] = []
     held = 0
@@ -364,9 +709,10 @@ def _csv_block(batches: list[pa.RecordBatch], rows: list[np.ndarray]) -> Block:
 class _Numbering:
     """Line numbers of CSV records, with quoted line breaks and skipped bad rows accounted for."""
 
-    def __init__(self, record: int, line: int) -> None:
+    def __init__(self, record: int, line: int, delimiter: str = ",") -> None:
         self.record = record  # 1-based number of the next record
         self.line = line  # line where the next record starts
+        self.delimiter = delimiter
 
     def place(self, batch: pa.RecordBatch, invalid: list[tuple[int, str]], bad: list[BadRow]) -> np.ndarray:
         n = batch.num_rows
@@ -391,7 +737,7 @@ class _Numbering:
         starts = np.empty_like(spans)
         starts[order] = self.line + np.concatenate([[0], np.cumsum(spans[order])[:-1]])
         for i, (_number, text) in enumerate(placed):
-            bad.append(BadRow(int(starts[n + i]), _fields(text)))
+            bad.append(BadRow(int(starts[n + i]), _fields(text, self.delimiter)))
         if len(numbers):
             self.record = int(numbers.max()) + 1
             self.line = int(starts[order[-1]] + spans[order[-1]])
@@ -399,7 +745,7 @@ class _Numbering:
 
     def finish(self, invalid: list[tuple[int, str]], bad: list[BadRow]) -> None:
         for _number, text in invalid:
-            bad.append(BadRow(self.line, _fields(text)))
+            bad.append(BadRow(self.line, _fields(text, self.delimiter)))
             self.line += 1 + text.count("\n")
         invalid.clear()
 
@@ -415,8 +761,8 @@ def _has_newline(col: pa.Array) -> bool:
     return bool((raw == ord("\n")).any())  # read in place: no copy of the column's bytes
 
 
-def _fields(text: str) -> tuple[str, ...]:
-    return tuple(next(csv.reader(io.StringIO(text, newline="")), []))
+def _fields(text: str, delimiter: str = ",") -> tuple[str, ...]:
+    return tuple(next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), []))
 
 
 # -------------------------------------------------------------------------------------- Parquet
@@ -425,6 +771,15 @@ def _fields(text: str) -> tuple[str, ...]:
 @register(".parquet", block_rows=COLUMNAR_BLOCK_ROWS)
 def read_parquet(path: Path, name: str, table: str, chunk_rows: int) -> Iterator[SheetData]:
     """A Parquet file in row batches; column names are its header."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise TableError(f"cannot read the file ({exc.strerror})", file=name) from None
+    if not head.startswith(b"PAR1"):
+        kind, suffix = content_format(head)
+        fix = f"rename it to {suffix}" if suffix else "export the table again as Parquet, .xlsx or CSV"
+        raise TableError(f"the file is {kind}, not the Parquet its name says: {fix}", file=name)
     try:
         # Read as a stream: pre-buffering keeps every row group read so far in memory.
         source = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
