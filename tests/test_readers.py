@@ -172,22 +172,22 @@ def test_each_format_has_its_own_block_size():
 
 # ------------------------------------------------------------------ hostile files (issue 18)
 
+_OOXML = "http://schemas.openxmlformats.org"
+_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_RELS = f"{_OOXML}/officeDocument/2006/relationships"
 _PARTS = {
-    "[Content_Types].xml": '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
-    'package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
-    'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/'
-    'workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.'
-    'spreadsheetml.worksheet+xml"/></Types>',
-    "_rels/.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/'
-    'package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/'
-    '2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-    "xl/workbook.xml": '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/'
-    'spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-    '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
-    "xl/_rels/workbook.xml.rels": '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
-    'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats'
-    '.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
+    "[Content_Types].xml": f'<?xml version="1.0"?><Types xmlns="{_OOXML}/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    f'<Override PartName="/xl/workbook.xml" ContentType="{_TYPE}.sheet.main+xml"/>'
+    f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_TYPE}.worksheet+xml"/></Types>',
+    "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{_OOXML}/package/2006/relationships">'
+    f'<Relationship Id="rId1" Type="{_RELS}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+    "xl/workbook.xml": f'<?xml version="1.0"?><workbook xmlns="{_OOXML}/spreadsheetml/2006/main" '
+    f'xmlns:r="{_RELS}"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+    "xl/_rels/workbook.xml.rels": f'<?xml version="1.0"?><Relationships xmlns="{_OOXML}/package/2006/'
+    f'relationships"><Relationship Id="rId1" Type="{_RELS}/worksheet" Target="worksheets/sheet1.xml"/>'
+    "</Relationships>",
 }
 _SHEET_OPEN = b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
 _SHEET_CLOSE = b"</sheetData></worksheet>"
@@ -277,7 +277,7 @@ def test_too_many_entries_and_a_far_cell_are_refused_before_the_reader_opens_the
 
 def test_a_wide_sheet_within_the_limit_is_read(tmp_path):
     row = b'<row r="2">' + _cell("A2", "S1") + _cell("B2", "扎西") + _cell("AB2", "注") + b"</row>"
-    data, blocks = _one(_raw_workbook(tmp_path / "staff.xlsx", _HEADER_ROW + row), table="staff")
+    _, blocks = _one(_raw_workbook(tmp_path / "staff.xlsx", _HEADER_ROW + row), table="staff")
     assert blocks[0].frame.iloc[0, :2].tolist() == ["S1", "扎西"]
 
 
