@@ -336,3 +336,22 @@ def test_a_file_of_another_format_than_its_name_says_is_named_as_such(tmp_path, 
     with pytest.raises(TableError, match=says) as caught:
         _one(path, table=name.split(".")[0])
     assert caught.value.file == name
+
+
+@pytest.mark.parametrize("system_1904", [False, True])
+def test_excel_serial_60_is_marked_as_the_day_that_never_was_and_1904_dates_still_work(tmp_path, system_1904):
+    path = tmp_path / "staff.xlsx"
+    book = xlsxwriter.Workbook(path, {"date_1904": system_1904})
+    sheet = book.add_worksheet()
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, [*_LABELS, "到岗日期"])
+    for r, serial in enumerate([60, 59, 43958 - (1462 if system_1904 else 0)], start=1):
+        sheet.write_row(r, 0, [f"S{r}", "扎西", "540102198001010017", "本科"])
+        sheet.write_number(r, 4, serial, day)
+    book.close()
+    _, blocks = _one(path, table="staff")
+    shown = blocks[0].frame[4].tolist()
+    if system_1904:  # serial 60 is a real day there
+        assert shown == ["1904-03-01", "1904-02-29", "2020-05-07"]
+    else:
+        assert shown == ["1900-02-29", "1900-02-28", "2020-05-07"]

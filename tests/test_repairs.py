@@ -65,6 +65,14 @@ def test_dates_in_every_format():
     assert _rows(out.repairs[repairs.TIME_DROPPED]) == [7]
 
 
+def test_excel_serial_60_is_a_day_that_never_existed():
+    out = _repair("relief_payments", "paid_on", ["1900-02-29", "60", "1900年2月29日", "1900-02-28", "59"])
+    assert _rows(out.failures[repairs.PHANTOM_DATE]) == [0, 1, 2]
+    assert _rows(out.failures[repairs.NOT_DATE]) == [4]  # a small number is a typing error, as before
+    assert out.values[3] == pd.Timestamp("1900-02-28")
+    assert out.values[:3].isna().all()
+
+
 def test_typed_dates_keep_the_day():
     out = repairs.repair(
         TABLES["contracts"].column("signed_on"), pd.Series(pd.to_datetime(["2020-01-05 08:00", None]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from audit import checks, schemas
+from audit import checks, limits, schemas
 from audit.contract import TABLES, Kind, Table
 
 _ON_FAILURE = {
@@ -141,6 +141,22 @@ def _render_references() -> list[str]:
     return [*lines, ""]
 
 
+def _render_limits() -> list[str]:
+    lines = [
+        "## Limits",
+        "",
+        "What reading one file may cost is bounded (`audit.limits`). Before a workbook is opened its",
+        "archive is unpacked once, without keeping anything, and checked: a file past any limit is",
+        "rejected, like any unreadable file, with a message naming it and the limit. CSV and Parquet",
+        "files are read in blocks of rows, so their size costs time, not memory.",
+        "",
+    ]
+    lines += _table(
+        ("limit", "value", "what it bounds"), ((f"`{n}`", f"{v:,}", what) for n, v, what in limits.LIMITS)
+    )
+    return [*lines, ""]
+
+
 def render() -> str:
     """The Markdown documentation of every table of the contract."""
     lines = [
@@ -174,6 +190,7 @@ def render() -> str:
     for table in TABLES.values():
         lines += _render_table(table)
     lines += _render_references()
+    lines += _render_limits()
     return "\n".join(lines)
 
 

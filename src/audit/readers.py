@@ -252,7 +252,7 @@ def read_workbook(path: Path, name: str, table: str, chunk_rows: int) -> Iterato
 
     The archive is checked against :mod:`audit.limits` before calamine opens it.
     """
-    check_workbook(path, name)
+    phantoms = check_workbook(path, name)
     try:
         book = CalamineWorkbook.from_path(str(path))
         names = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
@@ -265,6 +265,7 @@ def read_workbook(path: Path, name: str, table: str, chunk_rows: int) -> Iterato
     for sheet_name in names:
         try:
             sheet = book.get_sheet_by_name(sheet_name)
+            start_column = (sheet.start or (0, 0))[1]
             merges = _Merges(sheet.merged_cell_ranges)
             rows = iter(sheet.iter_rows())
             found = [list(r) for r in islice(rows, HEADER_SCAN_ROWS)]
@@ -275,6 +276,7 @@ def read_workbook(path: Path, name: str, table: str, chunk_rows: int) -> Iterato
                 f"cannot read the sheet ({_problem(exc)})", file=name, sheet=sheet_name
             ) from None
         head = [list(r) for r in found]
+        _mark_phantoms(head, 0, start_column, phantoms)
         for i, row in enumerate(head):
             merges.apply(i, row)
         text = [[cell_text(v) for v in row] for row in head]
@@ -290,7 +292,9 @@ def read_workbook(path: Path, name: str, table: str, chunk_rows: int) -> Iterato
             merges.count_from = header.data_start
             data.header_rows = tuple(range(header.first + 1, header.data_start + 1))
             data.merged_fills = merges.fills
-            data.blocks = _workbook_blocks(name, sheet_name, head, rows, merges, header, chunk_rows)
+            data.blocks = _workbook_blocks(
+                name, sheet_name, head, rows, merges, header, chunk_rows, (start_column, phantoms)
+            )
         yield data
 
 
@@ -308,7 +312,7 @@ def _mib(n: int) -> str:
     return f"{n / (1 << 20):,.0f} MiB"
 
 
-def check_workbook(path: Path, name: str) -> None:
+def check_workbook(path: Path, name: str) -> frozenset[tuple[int, int]]:
     """Check a workbook's archive against :mod:`audit.limits` before anything reads it.
 
     Entry count, each entry's declared and actual unpacked size, the total unpacked size,
@@ -316,6 +320,9 @@ def check_workbook(path: Path, name: str) -> None:
     cell to its last). Every entry is unpacked here, in steps of a megabyte, and unpacking
     stops at the first limit passed: a bomb costs a bounded time and no memory to reject.
     An old ``.xls`` (not an archive) is held to the unpacked size as a whole.
+
+    Returns the cells (0-based row and column, any sheet) holding Excel's serial 60, which
+    the reader shows as 1900-02-28 though Excel shows the day that never was, 1900-02-29.
     """
     try:
         size = path.stat().st_size
@@ -346,12 +353,38 @@ def check_workbook(path: Path, name: str) -> None:
             if declared > limits.MAX_INFLATED_BYTES:
                 raise TableError(_too_big(declared, "says it unpacks to"), file=name)
             total = 0
+            phantoms: set[bytes] = set()
             for entry in entries:
-                total += _inflate(raw, entry, name, size, limits.MAX_INFLATED_BYTES - total)
+                total += _inflate(raw, entry, name, size, limits.MAX_INFLATED_BYTES - total, phantoms)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, zlib.error) as exc:
         raise TableError(
             f"the workbook's archive is damaged ({_problem(exc)}); save it again as .xlsx", file=name
         ) from None
+    return frozenset(_cell_position(ref) for ref in phantoms)
+
+
+def _cell_position(ref: bytes) -> tuple[int, int]:
+    letters = ref.rstrip(b"0123456789")
+    return int(ref[len(letters) :]) - 1, _column_number(letters) - 1
+
+
+_SERIAL_60 = re.compile(rb'<c r="([A-Z]+[0-9]+)"[^>]*><v>60</v>')
+PHANTOM_DAY = dt.date(1900, 2, 28)
+"""What the reader gives for Excel's serial 60 (as for 59): the day before the one Excel shows."""
+
+
+def _mark_phantoms(
+    rows: list[list], first: int, start_column: int, phantoms: frozenset[tuple[int, int]]
+) -> None:
+    """Write 1900-02-29 (Excel's serial 60, a day that never existed) where the reader gave 1900-02-28.
+
+    The date repairs quarantine it as such, naming the cell; a true 1900-02-28 (serial 59)
+    is left alone.
+    """
+    for r, c in phantoms:
+        i, j = r - first, c - start_column
+        if 0 <= i < len(rows) and 0 <= j < len(rows[i]) and rows[i][j] == PHANTOM_DAY:
+            rows[i][j] = "1900-02-29"
 
 
 def _too_big(n: int, verb: str) -> str:
@@ -362,7 +395,9 @@ def _too_big(n: int, verb: str) -> str:
     )
 
 
-def _inflate(raw: io.BufferedReader, entry: zipfile.ZipInfo, name: str, size: int, room: int) -> int:
+def _inflate(
+    raw: io.BufferedReader, entry: zipfile.ZipInfo, name: str, size: int, room: int, phantoms: set[bytes]
+) -> int:
     """Unpack one entry without keeping it; its actual size, or a TableError at the first limit."""
     where = f"entry {_escaped(entry.filename)}"
     if entry.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -404,7 +439,10 @@ def _inflate(raw: io.BufferedReader, entry: zipfile.ZipInfo, name: str, size: in
                 file=name,
             )
         if grid is not None:
-            pending = grid.scan(pending + piece)
+            chunk = pending + piece
+            pending = grid.scan(chunk)
+            if b"<v>60</v>" in chunk:
+                phantoms.update(_SERIAL_60.findall(chunk))
         if inflater is not None and inflater.eof:
             break
     if grid is not None:
@@ -530,6 +568,7 @@ def _workbook_blocks(
     merges: _Merges,
     header: HeaderSpec,
     chunk_rows: int,
+    phantoms: tuple[int, frozenset[tuple[int, int]]] = (0, frozenset()),
 ) -> Iterator[Block]:
     width = len(header.labels)
     start = header.data_start
@@ -544,11 +583,27 @@ def _workbook_blocks(
                 merges.apply(r, row)
                 chunk.append(row)
                 r += 1
-        except Exception as exc:
-            raise TableError(f"cannot read the sheet ({exc})", file=name, sheet=sheet, row=r + 1) from None
+                if (
+                    r > limits.MAX_SHEET_ROWS
+                ):  # the archive check makes this unreachable; reading stops anyway
+                    raise TableError(
+                        f"the sheet goes past Excel's last row {limits.MAX_SHEET_ROWS:,} (MAX_SHEET_ROWS)",
+                        file=name,
+                        sheet=sheet,
+                    )
+        except TableError:
+            raise
+        except BaseException as exc:
+            if not _reader_failure(exc):
+                raise
+            raise TableError(
+                f"cannot read the sheet ({_problem(exc)})", file=name, sheet=sheet, row=r + 1
+            ) from None
         if not chunk:
             return
         first = r - len(chunk) + 1
+        if phantoms[1]:
+            _mark_phantoms(chunk, first - 1, *phantoms)
         columns = {}
         for c in range(width):
             columns[c] = pd.array([cell_text(row[c]) if c < len(row) else "" for row in chunk], dtype="str")

@@ -106,6 +106,12 @@ NOT_DATE = Issue(
     "not a date (accepted: 2020-05-07, 2020/5/7, 2020.05.07, 2020年5月7日, 20200507, Excel dates)",
     "不是日期（可用格式：2020-05-07、2020/5/7、2020.05.07、2020年5月7日、20200507、Excel日期）",
 )
+PHANTOM_DATE = Issue(
+    "date that never existed",
+    "1900-02-29 (Excel's serial 60) never existed: Excel counts a leap day 1900 did not have; "
+    "type the real date",
+    "1900-02-29（Excel日期序号60）并不存在：Excel误将1900年算作闰年；请填写真实日期",
+)
 DATE_RANGE = Issue("date out of range", "date before 1900 or after 2100", "日期早于1900年或晚于2100年")
 NOT_MONTH = Issue(
     "not a month",
@@ -820,8 +826,10 @@ def _date(column: Column, arr: pa.Array) -> _Result:
     days = np.full(n, np.datetime64("NaT", "D"))
     parsed = np.zeros(n, dtype=bool)
     timed = np.zeros(n, dtype=bool)
+    phantom = np.zeros(n, dtype=bool)
     for pattern in (_DATE, _COMPACT_DATE):
         g = _groups(arr, pattern)
+        phantom |= (g["y"] == 1900) & (g["m"] == 2) & (g["d"] == 29)
         day, ok = _ymd(g["y"], g["m"], g["d"])
         if "H" in g:
             clock = (g["H"] <= 23) & (g["M"] <= 59) & (g["S"] <= 59)
@@ -830,13 +838,15 @@ def _date(column: Column, arr: pa.Array) -> _Result:
         take = ok & ~parsed
         days[take], parsed = day[take], parsed | ok
     serial = _groups(arr, _SERIAL)
+    phantom |= (serial["n"] == 60) & (serial["f"] <= 0) & ~parsed
     is_serial = (serial["n"] >= SERIAL_FLOOR) & ~parsed
     days[is_serial] = EXCEL_EPOCH + serial["n"][is_serial].astype("timedelta64[D]")
     timed |= is_serial & (serial["f"] > 0)
     parsed |= is_serial
     missing = _mask(pc.is_null(arr))
     in_range = (days >= FIRST_DATE) & (days <= LAST_DATE)
-    res.add(res.failures, NOT_DATE, ~missing & ~parsed)
+    res.add(res.failures, PHANTOM_DATE, phantom & ~parsed)
+    res.add(res.failures, NOT_DATE, ~missing & ~parsed & ~phantom)
     res.add(res.failures, DATE_RANGE, parsed & ~in_range)
     iso = _mask(pc.match_substring_regex(arr, _ISO_DATE))
     res.add(res.repairs, DATE_SERIAL, is_serial & in_range)
