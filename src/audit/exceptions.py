@@ -6,6 +6,8 @@ them into a message and an exit code; anything else is a bug and keeps its trace
 
 from __future__ import annotations
 
+from audit.names import shown
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1  # findings or data-quality failures the user asked to treat as errors
 EXIT_INPUT = 2  # unusable input or arguments
@@ -34,14 +36,14 @@ class InputError(AuditError):
         super().__init__(self.__str__())
 
     def location(self) -> str:
-        """Where the problem is, as ``file, sheet S, row R, column C``."""
-        parts = [self.file or ""]
+        """Where the problem is, as ``file, sheet S, row R, column C``; names escaped (audit.names)."""
+        parts = [shown(self.file or "")]
         if self.sheet is not None:
-            parts.append(f"sheet {self.sheet}")
+            parts.append(f"sheet {shown(self.sheet)}")
         if self.row is not None:
             parts.append(f"row {self.row}")
         if self.column is not None:
-            parts.append(f"column {self.column}")
+            parts.append(f"column {shown(self.column)}")
         return ", ".join(p for p in parts if p)
 
     def __str__(self) -> str:
