@@ -238,3 +238,23 @@ def test_amounts_with_points_only_where_they_belong_are_read_without_locating_ea
     misplaced = pa.array(["12.5", "1.234"])
     offsets, raw = textkeys.string_bytes(misplaced)
     assert repairs._plain_amounts(offsets[1:], np.diff(offsets), raw, 2) is None
+
+
+def test_header_synonyms_map_through_the_alias_table():
+    labels = ["流水号", "身份证号码", "户号", "救助类别", "发放月份", "发放金额", "发放时间", "银行卡号"]
+    mapping = repairs.map_headers("relief_payments", labels)
+    assert mapping.positions == {
+        "payment_id": 0, "person_id": 1, "household_id": 2, "programme": 3, "period": 4,
+        "amount_yuan": 5, "paid_on": 6, "bank_account": 7,
+    }  # fmt: skip
+    assert mapping.missing == () and mapping.ignored == () and mapping.scales == {}
+
+
+def test_an_amount_in_ten_thousand_yuan_gets_its_factor_and_twins_are_recorded():
+    labels = ["指标文号", "县区代码", "资金来源", "用途", "金额（万元）", "下达日期", "县(区)代码"]
+    mapping = repairs.map_headers("fund_allocations", labels)
+    assert mapping.positions["amount_yuan"] == 4
+    assert mapping.scales == {"amount_yuan": 10_000.0}
+    assert mapping.twins == {"county_code": ((6, "县(区)代码"),)}
+    assert repairs.column_of("fund_allocations", "用途（万元）") == (None, 1.0)  # not an amount
+    assert repairs.locate_header("fund_allocations", [labels]).labels == tuple(labels)

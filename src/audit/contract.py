@@ -83,6 +83,10 @@ EDUCATION_LEVELS = ("博士研究生", "硕士研究生", "本科", "大专", "�
 """Highest first: a lower index is a higher level."""
 PROGRAMMES = ("城市低保", "农村低保", "特困集中供养", "特困分散供养", "孤儿")
 
+ID_ALIASES = ("身份证号码", "公民身份号码", "身份证")
+ACCOUNT_ALIASES = ("银行卡号", "银行账户", "银行帐号", "卡号")
+"""Header synonyms seen in county exports, read as the column they name (like the Chinese header)."""
+
 # The county column every table may carry; tables that lack it get it derived at ingest.
 _COUNTY = Column(
     "county_code",
@@ -194,6 +198,7 @@ TABLES: dict[str, Table] = {
                     "身份证号",
                     Kind.ID_NUMBER,
                     "resident ID, GB 11643; an invalid number stays and fires S5",
+                    aliases=ID_ALIASES,
                 ),
                 Column("education", "学历", Kind.CHOICE, "highest education", choices=EDUCATION_LEVELS),
                 Column("contract_id", "合同编号", Kind.KEY, "the contract the post is bought under"),
@@ -244,7 +249,7 @@ TABLES: dict[str, Table] = {
                 Column(
                     "amount_yuan", "金额", Kind.AMOUNT, "amount in yuan", minimum=0, aliases=("支付金额",)
                 ),
-                Column("paid_on", "支付日期", Kind.DATE, "date paid"),
+                Column("paid_on", "支付日期", Kind.DATE, "date paid", aliases=("支付时间",)),
                 Column("covers_month", "所属期", Kind.MONTH, "the month the payment is for, YYYY-MM"),
             ),
             key=("voucher_no",),
@@ -254,9 +259,9 @@ TABLES: dict[str, Table] = {
             "救助对象名册",
             "The roll of relief recipients.",
             (
-                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643"),
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643", aliases=ID_ALIASES),
                 Column("name", "姓名", Kind.TEXT, "name (personal data)"),
-                Column("household_id", "户编号", Kind.KEY, "household number"),
+                Column("household_id", "户编号", Kind.KEY, "household number", aliases=("户号",)),
                 Column("division_code", "所属乡镇", Kind.CODE, "the township the person is enrolled in"),
                 Column("programme", "救助类别", Kind.CHOICE, "relief programme", choices=PROGRAMMES),
                 Column("household_size", "家庭人口", Kind.COUNT, "persons in the household", minimum=1),
@@ -265,7 +270,11 @@ TABLES: dict[str, Table] = {
                     "exited_on", "退出日期", Kind.DATE, "date exited; empty while enrolled", nullable=True
                 ),
                 Column(
-                    "bank_account", "银行账号", Kind.ACCOUNT, "account relief is paid into (personal data)"
+                    "bank_account",
+                    "银行账号",
+                    Kind.ACCOUNT,
+                    "account relief is paid into (personal data)",
+                    aliases=ACCOUNT_ALIASES,
                 ),
                 _county(False),
             ),
@@ -277,13 +286,19 @@ TABLES: dict[str, Table] = {
             "Relief paid to individuals, one row per payment.",
             (
                 Column("payment_id", "流水号", Kind.KEY, "payment reference", unique=True),
-                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643"),
-                Column("household_id", "户编号", Kind.KEY, "household number"),
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643", aliases=ID_ALIASES),
+                Column("household_id", "户编号", Kind.KEY, "household number", aliases=("户号",)),
                 Column("programme", "救助类别", Kind.CHOICE, "relief programme", choices=PROGRAMMES),
-                Column("period", "所属期", Kind.MONTH, "the month paid for, YYYY-MM"),
+                Column("period", "所属期", Kind.MONTH, "the month paid for, YYYY-MM", aliases=("发放月份",)),
                 Column("amount_yuan", "发放金额", Kind.AMOUNT, "amount paid in yuan", minimum=0),
-                Column("paid_on", "发放日期", Kind.DATE, "date paid"),
-                Column("bank_account", "银行账号", Kind.ACCOUNT, "account paid into (personal data)"),
+                Column("paid_on", "发放日期", Kind.DATE, "date paid", aliases=("发放时间",)),
+                Column(
+                    "bank_account",
+                    "银行账号",
+                    Kind.ACCOUNT,
+                    "account paid into (personal data)",
+                    aliases=ACCOUNT_ALIASES,
+                ),
                 _county(False),
             ),
             key=("payment_id",),

@@ -164,9 +164,26 @@ def header_threshold(table: str) -> int:
     return max(2, math.ceil(required / 2))
 
 
-def _score(table: str, labels: Sequence[str]) -> int:
+TEN_THOUSAND = "(万元)"
+"""A header's suffix saying its amounts are in units of 10,000 yuan (after NFKC: ASCII brackets)."""
+
+
+def column_of(table: str, label: object) -> tuple[str | None, float]:
+    """The contract column a header names, and the factor its values are multiplied by into
+    the contract's unit: 10,000 for an amount headed ``金额(万元)``, else 1."""
     lookup = _lookup(table)
-    return len({lookup[k] for k in map(normalise_header, labels) if k in lookup})
+    key = normalise_header(label)
+    name = lookup.get(key)
+    if name is None and key.endswith(TEN_THOUSAND):
+        name = lookup.get(key.removesuffix(TEN_THOUSAND))
+        if name is not None and TABLES[table].column(name).kind is Kind.AMOUNT:
+            return name, 10_000.0
+        return None, 1.0
+    return name, 1.0
+
+
+def _score(table: str, labels: Sequence[str]) -> int:
+    return len({name for name, _ in (column_of(table, label) for label in labels) if name is not None})
 
 
 @dataclass(frozen=True)
@@ -214,15 +231,14 @@ def _cell_text(value: object) -> str:
 
 
 def _combine(table: str, upper: Sequence[str], lower: Sequence[str]) -> tuple[str, ...]:
-    lookup = _lookup(table)
     width = max(len(upper), len(lower))
     upper = list(upper) + [""] * (width - len(upper))
     lower = list(lower) + [""] * (width - len(lower))
     out = []
     for top, bottom in zip(upper, lower, strict=True):
-        if normalise_header(bottom) in lookup:
+        if column_of(table, bottom)[0] is not None:
             out.append(bottom)
-        elif normalise_header(top) in lookup:
+        elif column_of(table, top)[0] is not None:
             out.append(top)
         else:
             out.append(bottom or top)
@@ -235,8 +251,11 @@ class HeaderMapping:
 
     positions: dict[str, int]  # canonical name -> position in the sheet
     labels: dict[str, str]  # canonical name -> header as found
-    ignored: tuple[str, ...]  # headers not in the contract, or naming a column twice
+    ignored: tuple[str, ...]  # headers not in the contract
     missing: tuple[str, ...]  # required contract columns with no header
+    # canonical name -> (position, header) of each further column naming it (二 身份证号 columns)
+    twins: dict[str, tuple[tuple[int, str], ...]] = field(default_factory=dict)
+    scales: dict[str, float] = field(default_factory=dict)  # canonical name -> factor into yuan (万元)
 
     def label(self, column: str) -> str:
         """The header of ``column`` as found in the file (the canonical name when derived)."""
@@ -244,20 +263,34 @@ class HeaderMapping:
 
 
 def map_headers(table: str, labels: Sequence[str]) -> HeaderMapping:
-    """Map the header labels of a sheet to contract columns; unknown headers are ignored."""
-    lookup = _lookup(table)
+    """Map the header labels of a sheet to contract columns; unknown headers are ignored.
+
+    A further column naming a column already mapped (身份证号 and 身份证号码) is its twin: ingest
+    keeps one when their values agree and rejects the file when they differ. An amount headed
+    in 万元 gets its factor into yuan.
+    """
     positions: dict[str, int] = {}
     found: dict[str, str] = {}
     ignored: list[str] = []
+    twins: dict[str, list[tuple[int, str]]] = {}
+    scales: dict[str, float] = {}
     for pos, label in enumerate(labels):
-        name = lookup.get(normalise_header(label))
-        if name is None or name in positions:
+        name, scale = column_of(table, label)
+        if name is None:
             if str(label).strip():
                 ignored.append(str(label).strip())
             continue
+        if name in positions:
+            twins.setdefault(name, []).append((pos, str(label).strip()))
+            ignored.append(str(label).strip())
+            continue
         positions[name], found[name] = pos, str(label).strip()
+        if scale != 1.0:
+            scales[name] = scale
     missing = tuple(c.name for c in TABLES[table].columns if c.required and c.name not in positions)
-    return HeaderMapping(positions, found, tuple(ignored), missing)
+    return HeaderMapping(
+        positions, found, tuple(ignored), missing, {k: tuple(v) for k, v in twins.items()}, scales
+    )
 
 
 # ------------------------------------------------------------------------ blank and totals rows
