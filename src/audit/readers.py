@@ -282,7 +282,7 @@ def read_workbook(path: Path, name: str, table: str, chunk_rows: int) -> Iterato
         text = [[cell_text(v) for v in row] for row in head]
         header = locate_header(table, text)
         empty = not any(v.strip() for row in text for v in row)
-        data = SheetData(name, sheet_name, header, empty, iter(()))
+        data = SheetData(name, _escaped(sheet_name), header, empty, iter(()))
         if header is not None:
             # Merged cells in data rows (a household number spanning its members) are filled too.
             for r in range(header.data_start, len(head)):

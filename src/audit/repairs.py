@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from audit import identifiers, textkeys
 from audit.contract import TABLES, Column, Kind, header_map
+from audit.names import shown
 
 TOTALS_WORDS = ("合计", "总计", "小计")
 """A row whose first non-empty cell is one of these (or a key cell holds one) is a totals row."""
@@ -276,15 +277,16 @@ def map_headers(table: str, labels: Sequence[str]) -> HeaderMapping:
     scales: dict[str, float] = {}
     for pos, label in enumerate(labels):
         name, scale = column_of(table, label)
+        text = shown(str(label).strip())  # as every message and log entry cites it
         if name is None:
-            if str(label).strip():
-                ignored.append(str(label).strip())
+            if text:
+                ignored.append(text)
             continue
         if name in positions:
-            twins.setdefault(name, []).append((pos, str(label).strip()))
-            ignored.append(str(label).strip())
+            twins.setdefault(name, []).append((pos, text))
+            ignored.append(text)
             continue
-        positions[name], found[name] = pos, str(label).strip()
+        positions[name], found[name] = pos, text
         if scale != 1.0:
             scales[name] = scale
     missing = tuple(c.name for c in TABLES[table].columns if c.required and c.name not in positions)

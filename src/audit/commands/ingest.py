@@ -23,6 +23,7 @@ class Options:
     strict: bool = False
     keep_going: bool = False
     today: dt.date | None = None
+    leave_out: tuple[str, ...] = ()
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,6 +44,34 @@ def add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--today", metavar="YYYY-MM-DD", help="the day later dates are flagged against (default: today)"
     )
+    parser.add_argument(
+        "--leave-out",
+        action="append",
+        default=[],
+        metavar="TABLE",
+        help="a partial audit: a table the submission need not hold (repeat for several); "
+        "by default every table of a full audit is required",
+    )
+
+
+def parse_leave_out(names: list[str]) -> tuple[str, ...]:
+    """The ``--leave-out`` tables, checked against the tables a full audit needs."""
+    from audit.ingest.discovery import SUBMITTED_TABLES  # start-up time: the ingest package
+
+    unknown = [n for n in names if n not in SUBMITTED_TABLES]
+    if unknown:
+        raise ParameterError(
+            f"--leave-out {', '.join(unknown)}: not a table a county submits; "
+            f"allowed: {', '.join(SUBMITTED_TABLES)}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
+def partial_note(leave_out: tuple[str, ...]) -> str | None:
+    """The line saying what a partial audit leaves out (None for a full audit)."""
+    if not leave_out:
+        return None
+    return f"partial audit: left out on purpose: {', '.join(leave_out)} (--leave-out)"
 
 
 def parse_today(text: str | None) -> dt.date | None:
@@ -57,12 +86,20 @@ def parse_today(text: str | None) -> dt.date | None:
 
 def options(ns: argparse.Namespace) -> Options:
     """Turn parsed arguments into :class:`Options`."""
-    return Options(Path(ns.source), Path(ns.store), ns.strict, ns.keep_going, parse_today(ns.today))
+    return Options(
+        Path(ns.source),
+        Path(ns.store),
+        ns.strict,
+        ns.keep_going,
+        parse_today(ns.today),
+        parse_leave_out(ns.leave_out),
+    )
 
 
 def run(options: Options) -> int:
     """Ingest; 1 with ``--strict`` when rows were quarantined, 2 (raised) on table-level errors."""
     from audit.ingest import ingest, summary  # start-up time: pandera only when a table is read
+    from audit.ingest.discovery import SUBMITTED_TABLES
 
     result = ingest(
         options.source,
@@ -70,7 +107,11 @@ def run(options: Options) -> int:
         today=options.today,
         keep_going=options.keep_going,
         progress=lambda line: print(line, file=sys.stderr),
+        required=SUBMITTED_TABLES,
+        leave_out=options.leave_out,
     )
     print(summary(result))
+    if partial_note(options.leave_out):
+        print(partial_note(options.leave_out))
     print(f"store: {result.store}")
     return EXIT_FINDINGS if options.strict and result.rows_quarantined else EXIT_OK

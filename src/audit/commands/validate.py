@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from audit.commands.ingest import add_common, parse_today
+from audit.commands.ingest import add_common, parse_leave_out, parse_today, partial_note
 from audit.exceptions import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
 
 NAME = "validate"
@@ -22,6 +22,7 @@ class Options:
     source: Path
     strict: bool = False
     today: dt.date | None = None
+    leave_out: tuple[str, ...] = ()
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -32,16 +33,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def options(ns: argparse.Namespace) -> Options:
     """Turn parsed arguments into :class:`Options`."""
-    return Options(Path(ns.source), ns.strict, parse_today(ns.today))
+    return Options(Path(ns.source), ns.strict, parse_today(ns.today), parse_leave_out(ns.leave_out))
 
 
 def run(options: Options) -> int:
     """Validate; 2 when a table cannot be loaded, 1 with ``--strict`` when rows would be quarantined."""
     from audit.ingest import ingest, summary  # start-up time: pandera only when a table is read
+    from audit.ingest.discovery import SUBMITTED_TABLES
 
     # Every table is checked even when one fails, so the county sees all its problems at once.
-    result = ingest(options.source, None, today=options.today, keep_going=True)
+    result = ingest(
+        options.source,
+        None,
+        today=options.today,
+        keep_going=True,
+        required=SUBMITTED_TABLES,
+        leave_out=options.leave_out,
+    )
     print(summary(result))
+    if partial_note(options.leave_out):
+        print(partial_note(options.leave_out))
     for error in result.errors:
         print(f"audit validate: error: {error}", file=sys.stderr)
     if result.errors:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -37,12 +37,13 @@ from audit.exceptions import InputError, TableError, TableErrors
 from audit.ingest import result as results
 from audit.ingest.blocks import BlockKeys, Repeats, failures
 from audit.ingest.county import Counties
-from audit.ingest.discovery import discover, sha256
+from audit.ingest.discovery import missing_tables, sha256, survey
 from audit.ingest.pipeline import Prepared, repaired_blocks
 from audit.ingest.quality import QualityLog, entry
 from audit.ingest.references import CrossTables, staged_columns
 from audit.ingest.result import Ignored, IngestResult, SheetAccount
 from audit.ingest.rows import bad_row, quarantine_frame, store_frame
+from audit.names import shown
 from audit.repairs import Issue
 from audit.store import StoreWriter
 
@@ -62,6 +63,8 @@ def ingest(
     chunk_rows: int | None = None,
     progress: Callable[[str], None] | None = None,
     schemas: ModuleType | None = None,
+    required: Collection[str] | None = None,
+    leave_out: Collection[str] = (),
 ) -> IngestResult:
     """Ingest the submission in ``source_dir`` into a store at ``store_dir`` (None: validate only).
 
@@ -74,7 +77,10 @@ def ingest(
     be, less the files' SHA-256: nothing is kept for it to vouch for, and hashing a large file
     costs as much as parsing it. ``schemas`` is the module whose ``validate`` and
     ``referential_failures`` check the rows (default :mod:`audit.schemas`; tests give a
-    stand-in).
+    stand-in). ``required`` are the tables the submission must hold (the command line asks
+    for :data:`~audit.ingest.discovery.SUBMITTED_TABLES`, a full audit; None: whatever it
+    holds): one with no file is an error naming the file likely meant. ``leave_out`` are
+    tables left out on purpose (a partial audit): their files, if any, are not read.
     """
     source = Path(source_dir)
     if not source.is_dir():
@@ -94,6 +100,8 @@ def ingest(
             chunk_rows,
             progress or (lambda _line: None),
             hash_inputs=store_dir is not None,
+            required=frozenset(required or ()) - frozenset(leave_out),
+            leave_out=frozenset(leave_out),
         )
         run.all()
         if run.errors and not keep_going:
@@ -132,7 +140,10 @@ class _Run:
         progress: Callable[[str], None],
         *,
         hash_inputs: bool = True,
+        required: frozenset[str] = frozenset(),
+        leave_out: frozenset[str] = frozenset(),
     ) -> None:
+        self.required, self.leave_out = required, leave_out
         self.source, self.writer, self.today = source, writer, np.datetime64(today, "us")
         self.hash_inputs = hash_inputs  # a run that keeps no store writes no manifest to prove it
         self.chunk_rows, self.progress = chunk_rows, progress
@@ -154,17 +165,26 @@ class _Run:
     # ------------------------------------------------------------------------------- tables
 
     def all(self) -> None:
-        self.files, ignored = discover(self.source)
-        self.ignored.extend(ignored)
+        found = survey(self.source)
+        self.ignored.extend(found.ignored)
+        self.errors.extend(found.refused)
+        self.errors.extend(missing_tables(found, self.required))
+        self.files = {t: paths for t, paths in found.found.items() if t not in self.leave_out}
+        for table in sorted(self.leave_out & set(found.found), key=list(TABLES).index):
+            for path in found.found[table]:
+                self.ignored.append(
+                    Ignored(shown(path.name), f"table {table} left out on purpose (--leave-out)")
+                )
         for table in TABLES:
             paths = self.files.get(table, [])
             if not paths:
                 continue
             try:
                 if len(paths) > 1:
+                    names = ", ".join(shown(p.name) for p in paths)
                     raise TableError(
-                        f"several files for table {table} ({', '.join(p.name for p in paths)}): keep one",
-                        file=paths[0].name,
+                        f"several files for table {table} ({names}): keep one",
+                        file=shown(paths[0].name),
                     )
                 self.table(table, paths[0])
                 self.loaded.append(table)
@@ -204,7 +224,7 @@ class _Run:
         self.cross.end(name)
         self.counties.closed(name)
         loaded = sum(self.writer.counts.get(name, {}).values())
-        self.progress(f"{path.name}: {loaded} rows loaded")
+        self.progress(f"{shown(path.name)}: {loaded} rows loaded")
 
     def read_file(self, name: str, path: Path, repeats: dict[str, Repeats]) -> None:
         """Read, repair, validate and stage every sheet of one file."""
@@ -212,7 +232,8 @@ class _Run:
         self.cross.restart()
         reader = readers.reader_for(path)
         used, unmatched = 0, []
-        for data in reader(path, path.name, name, self.chunk_rows or readers.block_rows_for(path)):
+        # The name every message, log entry and stored row cites, escaped (audit.names).
+        for data in reader(path, shown(path.name), name, self.chunk_rows or readers.block_rows_for(path)):
             if data.header is None:
                 if data.empty:
                     self.ignored.append(Ignored(_where(data), "empty sheet"))
@@ -223,7 +244,7 @@ class _Run:
             self.sheet(name, data)
         if not used:
             only = unmatched[0].sheet if len(unmatched) == 1 and unmatched[0].sheet else None
-            raise TableError(_no_header(name), file=path.name, sheet=only)
+            raise TableError(_no_header(name), file=shown(path.name), sheet=only)
         for data in unmatched:
             self.ignored.append(Ignored(_where(data), f"no header of table {name} found: sheet not read"))
 
