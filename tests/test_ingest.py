@@ -248,7 +248,9 @@ def test_cli_exit_codes(submission, tmp_path, capsys):
 def test_unreadable_file_is_a_table_error(stand_in, tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "contracts.xlsx").write_bytes(b"not a workbook")
-    with pytest.raises(TableError, match=r"the file is text, not the workbook its name \(.xlsx\) says") as caught:
+    with pytest.raises(
+        TableError, match=r"the file is text, not the workbook its name \(.xlsx\) says"
+    ) as caught:
         ingest(tmp_path / "sub", schemas=stand_in)
     assert caught.value.file == "contracts.xlsx"
 

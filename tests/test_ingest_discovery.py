@@ -90,3 +90,67 @@ def test_names_with_control_and_bidi_characters_are_escaped_everywhere(tmp_path,
     for text in (captured.out, captured.err):
         assert "\x1b" not in text and "\u202e" not in text and "\u200f" not in text
     assert "\\x1b[31mred\\nline\\u202e.csv" in captured.out
+
+
+# ------------------------------------------------- how a file is read, in the log (issue 18)
+
+ALLOCATIONS = ["指标文号", "县区代码", "资金来源", "用途", "金额（万元）", "下达日期"]
+
+
+def _allocations(folder: Path, lines: list[list[str]], encoding: str = "utf-8", sep: str = ",") -> Path:
+    folder.mkdir(exist_ok=True)
+    text = "\r\n".join(sep.join(line) for line in lines) + "\r\n"
+    (folder / "fund_allocations.csv").write_bytes(text.encode(encoding))
+    return folder
+
+
+def _log(result, check: str) -> list[tuple]:
+    log = result.quality
+    hits = log[log["check"] == check]
+    return list(zip(hits["file"], hits["row"], hits["column"], hits["action"], strict=True))
+
+
+def test_ten_thousand_yuan_utf16_tabs_and_agreeing_twins_are_read_with_notes(tmp_path):
+    lines = [
+        [*ALLOCATIONS, "县(区)代码"],
+        ["A1", "540102", "县级财政", "救助金", "1.2345", "2020-01-05", "540102"],
+    ]
+    result = ingest(_allocations(tmp_path / "sub", lines, "utf-16", "\t"), None)
+    assert result.errors == () and result.rows_quarantined == 0
+    where = ("fund_allocations.csv", 1)
+    assert _log(result, "amount in 万元") == [("fund_allocations.csv", 2, "金额（万元）", "repaired")]
+    assert _log(result, "utf-16 text") == [(*where, "", "repaired")]
+    assert _log(result, "tab-separated") == [(*where, "", "repaired")]
+    assert _log(result, "same column twice") == [(*where, "县(区)代码", "repaired")]
+    assert result.table_counts("fund_allocations")["rows_loaded"] == 1
+
+
+def test_twin_columns_that_differ_reject_the_file_naming_both(tmp_path):
+    lines = [
+        [*ALLOCATIONS, "县(区)代码"],
+        ["A1", "540102", "县级财政", "救助金", "1", "2020-01-05", "540103"],
+    ]
+    with pytest.raises(
+        TableError, match=r"columns 县区代码 and 县\(区\)代码 both give county_code and differ"
+    ) as e:
+        ingest(_allocations(tmp_path / "sub", lines), None)
+    assert (e.value.file, e.value.row, e.value.column) == ("fund_allocations.csv", 2, "县(区)代码")
+
+
+def test_excel_serial_60_is_quarantined_as_a_day_that_never_existed_with_its_location(tmp_path):
+    import xlsxwriter
+
+    (tmp_path / "sub").mkdir()
+    book = xlsxwriter.Workbook(tmp_path / "sub" / "fund_allocations.xlsx")
+    sheet = book.add_worksheet("540102")
+    sheet.write_row(0, 0, [*ALLOCATIONS[:4], "金额", "下达日期"])
+    day = book.add_format({"num_format": "yyyy-mm-dd"})
+    for r, serial in ((1, 60), (2, 43835)):
+        sheet.write_row(r, 0, [f"A{r}", "540102", "县级财政", "救助金", 100])
+        sheet.write_number(r, 5, serial, day)
+    book.close()
+    result = ingest(tmp_path / "sub", None)
+    assert result.rows_quarantined == 1
+    assert _log(result, "date that never existed") == [
+        ("fund_allocations.xlsx", 2, "下达日期", "quarantined")
+    ]

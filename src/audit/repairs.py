@@ -74,6 +74,16 @@ AMOUNT_TEXT = Issue(
 )
 ROUNDED = Issue("rounded", "rounded to the fen (2 decimals)", "已四舍五入到分")
 UNIT_REMOVED = Issue("unit", "unit after the number removed", "已去除数字后的单位")
+TEN_THOUSAND_YUAN = Issue(
+    "amount in 万元",
+    "amount headed in 万元 converted to yuan (× 10,000)",
+    "以万元为单位的金额已换算为元（×10000）",
+)
+TWIN_COLUMN = Issue(
+    "same column twice",
+    "two columns name this field and agree on every row: one was kept",
+    "两列对应同一字段且各行取值一致：已保留其一",
+)
 DATE_TEXT = Issue(
     "date format", "date written in another format converted to YYYY-MM-DD", "日期格式已转为YYYY-MM-DD"
 )
@@ -284,7 +294,6 @@ def map_headers(table: str, labels: Sequence[str]) -> HeaderMapping:
             continue
         if name in positions:
             twins.setdefault(name, []).append((pos, text))
-            ignored.append(text)
             continue
         positions[name], found[name] = pos, text
         if scale != 1.0:
@@ -410,6 +419,34 @@ class _Result:
     def add(self, into: dict[Issue, np.ndarray], issue: Issue, mask: np.ndarray) -> None:
         if mask.any():
             into[issue] = into[issue] | mask if issue in into else mask
+
+
+def repair_scaled(column: Column, values: pd.Series, scale: float) -> Repaired:
+    """An amount column headed in another unit (万元): read as numbers, multiplied into yuan,
+    rounded to the fen; a value that then has more than 2 decimals fails as such."""
+    plain = repair(Column(column.name, column.zh, Kind.NUMBER, column.description), values)
+    v = plain.values.to_numpy(dtype="float64") * scale
+    cents = v * 100
+    fine = np.isfinite(v) & (np.abs(cents - np.round(cents)) > 1e-6 + 1e-12 * np.abs(cents))
+    out = Repaired(pd.Series(np.round(v, 2)), dict(plain.repairs), {})
+    for issue, mask in plain.failures.items():
+        out.failures[NOT_AMOUNT if issue is NOT_NUMBER else issue] = mask
+    if fine.any():
+        out.failures[TOO_MANY_DECIMALS] = fine
+    present = np.isfinite(v)
+    if present.any():
+        out.repairs[TEN_THOUSAND_YUAN] = present
+    return out
+
+
+def twin_conflicts(column: Column, kept: Repaired, twin: pd.Series) -> tuple[Repaired, np.ndarray]:
+    """The twin column repaired like the one kept, and where it gives a value the kept one does not."""
+    other = repair(column, twin)
+    a, b = kept.values.reset_index(drop=True), other.values.reset_index(drop=True)
+    both = ~(a.isna().to_numpy() | b.isna().to_numpy())
+    differ = np.zeros(len(a), dtype=bool)
+    differ[both] = a[both].to_numpy() != b[both].to_numpy()
+    return other, differ
 
 
 def repeating_columns(table: str, labels: Sequence[str]) -> list[int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -35,6 +35,8 @@ class Prepared:
     rows: np.ndarray  # their src_row
     repaired: dict[str, repairs.Repaired]
     present: dict[str, np.ndarray]  # IDs and accounts: where a value was given
+    # (column, twin's header) -> where the twin differs from the column kept (see map_headers)
+    twins: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
 
 
 def key_columns(table: Table) -> list[str]:
@@ -59,12 +61,22 @@ def _prepare(table: Table, mapping: repairs.HeaderMapping, block: readers.Block)
     encoded = {c: block.encoded[p] for c, p in mapping.positions.items() if p in block.encoded}
     if encoded and not keep.all():
         encoded = {c: values.filter(pa.array(keep)) for c, values in encoded.items()}
-    repaired = (
-        {} if raw.empty else {c: repairs.repair(table.column(c), raw[c], encoded.get(c)) for c in raw.columns}
-    )
+    repaired = {}
+    twins = {}
+    if not raw.empty:
+        for c in raw.columns:
+            if c in mapping.scales:  # an amount in 万元
+                repaired[c] = repairs.repair_scaled(table.column(c), raw[c], mapping.scales[c])
+            else:
+                repaired[c] = repairs.repair(table.column(c), raw[c], encoded.get(c))
+        for c, others in mapping.twins.items():
+            for position, label in others:
+                twin = frame[position][keep].reset_index(drop=True) if not keep.all() else frame[position]
+                _, differ = repairs.twin_conflicts(table.column(c), repaired[c], twin.reset_index(drop=True))
+                twins[(c, label)] = differ
     ids = [c for c in raw.columns if table.column(c).kind in (Kind.ID_NUMBER, Kind.ACCOUNT)]
     present = {c: ~repairs.blank_values(raw[c]) for c in ids}
-    return Prepared(frame, block.rows, blank, totals, raw, rows, repaired, present)
+    return Prepared(frame, block.rows, blank, totals, raw, rows, repaired, present, twins)
 
 
 def repaired_blocks(

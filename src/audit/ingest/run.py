@@ -266,10 +266,28 @@ class _Run:
         self.labels[(name, data.file, data.sheet)] = mapping
         lost: dict[str, list[int]] = {}  # column -> [values present, values with lost digits, first row]
         blank_first = 0
+        header_row = data.header_rows[-1] if data.header_rows else 1
+        for issue in data.notes:  # how the file itself was read (UTF-16, tabs)
+            self.log.note(name, None, data, "", issue, 1, header_row, "", "")
         with closing(repaired_blocks(table, mapping, data.blocks)) as blocks:
             for block in blocks:
+                for (column, twin), differ in block.twins.items():
+                    if differ.any():
+                        raise TableError(
+                            f"columns {mapping.label(column)} and {twin} both give {column} and differ "
+                            f"(row {int(block.rows[np.argmax(differ)])}): keep one of them",
+                            file=data.file,
+                            sheet=data.sheet or None,
+                            row=int(block.rows[np.argmax(differ)]),
+                            column=twin,
+                        )
                 first = self.block(table, data, mapping, sheet_county, block, account, lost)
                 blank_first = blank_first or first
+        for column, others in mapping.twins.items():
+            for _position, twin in others:
+                self.log.note(
+                    name, None, data, twin, repairs.TWIN_COLUMN, 1, header_row, twin, mapping.label(column)
+                )
         for bad in data.bad_rows:
             bad_row(self.log, self.writer, table, data, mapping, sheet_county, bad, account)
         if account.rows_blank:
