@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from audit import checks, limits, schemas
 from audit.contract import TABLES, Kind, Table
+from audit.ingest.discovery import FILE_NAME_RULE, SUBMITTED_TABLES
 
 _ON_FAILURE = {
     schemas.QUARANTINE: "quarantine the row",
@@ -141,6 +142,24 @@ def _render_references() -> list[str]:
     return [*lines, ""]
 
 
+def _render_files() -> list[str]:
+    return [
+        "## Submission files",
+        "",
+        FILE_NAME_RULE,
+        "A full audit needs " + ", ".join(f"`{t}`" for t in SUBMITTED_TABLES) + ": `audit ingest` and",
+        "`audit validate` stop on a missing one, naming the file likely meant; `--leave-out TABLE`",
+        "makes a partial audit that says what it leaves out. Every other file is listed as ignored with",
+        "the reason. Text may be UTF-8 (with or without BOM), GB18030/GBK or UTF-16 with its BOM,",
+        "comma- or tab-separated (noted in the log); a file whose bytes are another format than its",
+        "suffix says is named as such. An amount headed in 万元 (`金额(万元)`) is converted to yuan with",
+        "a note; two columns naming one field keep one with a note when they agree on every row, and",
+        "the file is rejected, naming both, when they differ. File, sheet and column names are shown",
+        "with control characters, line breaks and bidirectional marks escaped (`\\x1b`, `\\u202e`).",
+        "",
+    ]
+
+
 def _render_limits() -> list[str]:
     lines = [
         "## Limits",
@@ -190,6 +209,7 @@ def render() -> str:
     for table in TABLES.values():
         lines += _render_table(table)
     lines += _render_references()
+    lines += _render_files()
     lines += _render_limits()
     return "\n".join(lines)
 
