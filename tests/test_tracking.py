@@ -317,6 +317,97 @@ def test_audit_verify_reports_an_edited_removed_or_reordered_record(tmp_path, tr
     assert said in capsys.readouterr().out
 
 
+# --- the whole cycle over two batches of the real notebooks ---------------------------------------
+
+
+def _second_submission(frames):
+    """The county's next submission: S4 and F3 (with F5) fixed, F2 and the rest left, one F8 added."""
+    staff = frames["staff"]
+    staff.loc[staff["staff_id"] == "ST-2", "education"] = "本科"
+    pay = frames["relief_payments"]
+    pay.loc[pay["payment_id"] == "R-05", "period"] = "2020-04"  # no longer a second payment for February
+    pay.loc[pay["payment_id"] == "R-07", "paid_on"] = pd.Timestamp("2020-04-20")  # late now: a new F8
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("batch")
+def test_a_full_cycle_over_two_runs(tmp_path, capsys, monkeypatch):
+    from audit.findings import read_register
+    from audit.rectification import Prefill, read_rectification_list, write_rectification_list
+    from fixtures import store_builder as fx
+
+    monkeypatch.setenv("AUDIT_ALLOWED_ROOTS", str(tmp_path))
+    track, runs = tmp_path / "tracking", tmp_path / "runs"
+    params = str(Path(__file__).resolve().parents[1] / "params" / "lhasa-2020.yaml")
+
+    def batch(store, run_id):
+        args = ["batch", "--store", str(store), "--params", params, "--out", str(runs), "--run-id", run_id]
+        assert main([*args, "--counties", fx.COUNTY, "--jobs", "2", "--formats", "html", "--track", str(track)]) == 0
+        return runs / run_id
+
+    first = batch(fx.build_store(tmp_path / "store1"), "first")
+    one = read_register(first / "findings.parquet")
+    fid = {(r, e): f for r, e, f in zip(one["rule_id"], one["entity_id"], one["finding_id"], strict=True)}
+    s4, f3, f5 = fid["S4", "ST-2"], fid["F3", "R-05"], fid["F5", "H2/2020-02"]
+    f2, f8, c8 = fid["F2", "R-11"], fid["F8", "R-03"], fid["C8", "CG-001"]
+    assert ledger(track).latest_run == "first" and all(
+        s.status == PENDING for s in ledger(track).states.values()
+    )
+    # the inspectors' answers, typed into the list the batch wrote
+    answers = {
+        s4: Prefill(
+            RECTIFIED, unit="城关区民政局", deadline=dt.date(2021, 3, 31), note="已更换为本科学历人员"
+        ),
+        f3: Prefill(
+            RECTIFYING, unit="城关区民政局", deadline=dt.date(2021, 6, 30), action="追回重复发放资金"
+        ),
+        f2: Prefill(RECTIFIED, unit="城关区民政局", deadline=dt.date(2021, 3, 31), note="已停发并追回"),
+        f8: Prefill(EXCLUDED, note="系银行系统故障，经核实非经办责任"),
+        c8: Prefill(CONFIRMED),
+    }
+    filled = write_rectification_list(one, tmp_path / "filled.xlsx", prefill=answers)
+    assert main(["track", "import", str(filled), "--track", str(track), "--by", "张三"]) == 0
+    assert "for 5 findings" in capsys.readouterr().out
+
+    second = batch(fx.build_store(tmp_path / "store2", _second_submission), "second")
+    two = read_register(second / "findings.parquet")
+    new = set(two["finding_id"]) - set(one["finding_id"])
+    assert new == {finding_id("F8", "payment", "R-07")}
+    gone = set(one["finding_id"]) - set(two["finding_id"])
+    assert gone == {s4, f3, f5}
+    report = (second / fx.COUNTY / "report.html").read_text(encoding="utf-8")
+    top = report.split("<h2")[0]  # the title block, before the first section
+    assert "整改未到位：1 个问题" in top and f2 in top
+    assert "可销号：3 个问题" in report and all(f in report for f in gone)
+    assert "整改中" in report and "城关区民政局" in report and "2021-06-30" in report
+    index = (second / "index.html").read_text(encoding="utf-8")
+    assert "整改跟踪 Follow-up" in index and "整改未到位 1" in index and "可销号 3" in index
+    # the new list comes pre-filled with what the journal holds
+    rows = {r.finding_id: r for r in read_rectification_list(second / "findings.xlsx")}
+    assert (rows[c8].status, rows[f8].status, rows[f2].status) == (CONFIRMED, EXCLUDED, RECTIFIED)
+    assert rows[finding_id("F8", "payment", "R-07")].status == ""
+
+    assert main(["track", "close", "--track", str(track), "--by", "李四"]) == 0
+    assert "closed 3 findings" in capsys.readouterr().out
+    states = ledger(track).states
+    assert {f for f, s in states.items() if s.status == CLOSED} == gone
+    assert states[f2].reopened and states[f8].status == EXCLUDED
+    assert main(["verify", str(second)]) == 0  # the journal the run read is checked too
+    assert "verified: journal" in capsys.readouterr().out
+    # sign-off in levels: the index shows which hold
+    assert (
+        main(["sign", str(second), "--county", fx.COUNTY, "--reviewer", "王芳", "--level", "preparer"]) == 0
+    )
+    index = (second / "index.html").read_text(encoding="utf-8")
+    assert '<span class="held">经办 ✓ 王芳</span>' in index and '<span class="missing">审定 —</span>' in index
+    # records cut off the journal's end: the chain cannot tell, the run's manifest can
+    lines = (track / journal.JOURNAL).read_text(encoding="utf-8").splitlines()
+    (track / journal.JOURNAL).write_text("\n".join(lines[:2]) + "\n", encoding="utf-8")
+    assert main(["verify", str(track)]) == 0
+    assert main(["verify", str(second)]) == 1
+    assert "records were removed from its end" in capsys.readouterr().out
+
+
 def test_two_imports_at_once_both_apply_one_after_the_other(tmp_path, track, monkeypatch):
     import threading
     import time

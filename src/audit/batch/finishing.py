@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from audit import tracking
 from audit.batch.inputs import Inputs, input_records, store_sources
 from audit.batch.jobs import FINDINGS, ROLLUP, SEVERITIES, STATE, BatchOptions, Job, JobResult
 from audit.exceptions import AuditError
@@ -42,7 +43,8 @@ def combine_findings(run_dir: Path, parts: list[Path], lang: str) -> tuple[list[
     shutil.rmtree(staging, ignore_errors=True)
     written = write_register(combined, staging, FINDINGS)
     files = [written["parquet"], written["csv"]]
-    files.append(write_rectification_list(combined, staging / f"{FINDINGS}.xlsx", lang=lang))
+    prefill = tracking.prefills(run_dir)  # what the follow-up journal holds, when the run is tracked
+    files.append(write_rectification_list(combined, staging / f"{FINDINGS}.xlsx", lang=lang, prefill=prefill))
     final = []
     for path in files:
         os.replace(path, run_dir / path.name)
@@ -124,6 +126,8 @@ def write_index(run_dir: Path) -> Path:
         signoffs=signoffs,
         levels=held_levels(run_dir, every),
         signoff_levels=SIGNOFF_LEVELS,
+        followup=tracking.index_counts(run_dir, manifest),
+        followup_words=[*tracking.STATUSES, tracking.REOPENED, tracking.CLOSABLE],
         severities=SEVERITIES,
         severity_zh={s: label(f"severity.{s}", "zh") for s in SEVERITIES},
     )
@@ -185,8 +189,10 @@ def finish_run(
         combine_error = ""
     except AuditError as exc:  # the reports stand; the index says why there is no combined register
         register, n_findings, combine_error = [], 0, str(exc)
+    snapshot = [run_dir / tracking.SNAPSHOT] if (run_dir / tracking.SNAPSHOT).exists() else []
     outputs = sorted(
-        [o for r in results.values() for o in r.outputs] + [FileRecord.of(p, run_dir) for p in register],
+        [o for r in results.values() for o in r.outputs]
+        + [FileRecord.of(p, run_dir) for p in [*register, *snapshot]],
         key=lambda o: o.path,
     )
     finished = utc_now()
@@ -235,7 +241,10 @@ def finish_run(
                 for j in jobs
             ],
             "units": units,
+            "tracking": tracking.journal_head(run_dir),
         },
     )
+    if options.track is not None and not combine_error:
+        tracking.record_run(options.track, run_dir, "audit batch", utc_text(finished))
     write_index(run_dir)
     return BatchSummary(run_dir, tuple(units), n_findings, combine_error)

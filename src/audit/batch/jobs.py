@@ -45,6 +45,7 @@ class BatchOptions:
     lang: Literal["zh", "en"] = "zh"
     pii: Literal["masked", "full"] = "masked"
     formats: tuple[str, ...] | None = None  # report formats (audit.renderers); None: all this machine can
+    track: Path | None = None  # the follow-up journal's folder (audit.tracking)
 
 
 @dataclass(frozen=True)

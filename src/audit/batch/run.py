@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from audit import tracking
 from audit.batch import executors
 from audit.batch.finishing import BatchSummary, finish_run
 from audit.batch.inputs import default_run_id, gather_inputs, store_damage
@@ -82,6 +83,8 @@ def run_batch(
             for stale in ("manifest.json", "index.html"):  # a killed run must not look finished
                 (run_dir / stale).unlink(missing_ok=True)
             shutil.rmtree(run_dir / STATE / "work", ignore_errors=True)
+            if options.track is not None and not (options.resume and (run_dir / tracking.SNAPSHOT).exists()):
+                tracking.write_snapshot(options.track, run_dir)  # what the notebooks show of the journal
             # a damaged store file fails its county before any notebook starts; the roll-up leaves it out
             damage = store_damage(inputs, params.city_code)
             shared = damage.pop("", "")

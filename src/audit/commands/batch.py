@@ -43,6 +43,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     add_format_arguments(parser)
     parser.add_argument("--notebooks", type=Path, default=None, help="folder of the area notebooks")
+    parser.add_argument(
+        "--track",
+        type=Path,
+        nargs="?",
+        const=Path("outputs/tracking"),
+        metavar="DIR",
+        help="show the follow-up journal's statuses in the reports and record this run's findings in it "
+        "(DIR defaults to outputs/tracking)",
+    )
 
 
 def options(ns: argparse.Namespace) -> BatchOptions:
@@ -70,6 +79,7 @@ def options(ns: argparse.Namespace) -> BatchOptions:
         lang=ns.lang,
         pii=ns.pii,
         formats=chosen_formats(ns, "batch"),
+        track=ns.track,
     )
 
 
