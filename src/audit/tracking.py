@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from audit import journal
 from audit.exceptions import FollowUpError, FollowUpErrors
@@ -596,8 +597,6 @@ def index_counts(run_dir: Path, manifest: Mapping[str, Any]) -> dict[str, dict[s
     """Per unit of the run, its findings by follow-up status (for the index; {} without a snapshot)."""
     if read_snapshot(run_dir) is None:
         return {}
-    import pyarrow.parquet as pq
-
     shown: dict[str, list[str]] = {}
     for unit in manifest.get("units", []):
         ids: list[str] = []
