@@ -342,7 +342,8 @@ def test_a_full_cycle_over_two_runs(tmp_path, capsys, monkeypatch):
 
     def batch(store, run_id):
         args = ["batch", "--store", str(store), "--params", params, "--out", str(runs), "--run-id", run_id]
-        assert main([*args, "--counties", fx.COUNTY, "--jobs", "2", "--formats", "html", "--track", str(track)]) == 0
+        args += ["--counties", fx.COUNTY, "--jobs", "2", "--formats", "html", "--track", str(track)]
+        assert main(args) == 0
         return runs / run_id
 
     first = batch(fx.build_store(tmp_path / "store1"), "first")
