@@ -380,3 +380,28 @@ def test_c7_counts_the_months_of_the_audit_year_only():
     assert not found(
         "C7", contracts=frame("contracts", {}), staff=staff.iloc[0:0], fund_payments=_monthly()
     ).empty
+
+
+# C10 ------------------------------------------------------------------------------------------
+
+
+def test_c10_signed_before_the_plan_was_approved_fires_and_the_day_itself_passes():
+    c = frame(
+        "contracts",
+        {"contract_id": "HT-1", "signed_on": "2020-01-08"},  # the day before approval (2020-01-09)
+        {"contract_id": "HT-2", "signed_on": "2020-01-09"},  # the day of approval: passes
+        {"contract_id": "HT-3", "signed_on": "2020-01-10"},
+    )
+    f = found("C10", contracts=c)
+    assert f["entity_id"].tolist() == ["HT-1"]
+    ev = json.loads(f["evidence"].iloc[0])
+    assert ev["plan_approved_on"] == "2020-01-09"
+    assert ev["days_before"] == 1
+    assert f["amount_yuan"].tolist() == [79504.0]
+
+
+def test_c10_not_run_without_an_approval_date():
+    p = params(purchase={"plan_approved_on": None})
+    result = run("C10", p=p, contracts=frame("contracts", {"contract_id": "HT-1"})).results.iloc[0]
+    assert result["status"] == "not_run"
+    assert "purchase.plan_approved_on" in result["reason_en"]

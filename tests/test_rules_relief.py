@@ -91,6 +91,24 @@ def test_f2_period_beginning_after_death(died, period, fires):
         assert evidence(f)["died_on"] == died
 
 
+def test_f2_counts_and_sums_the_months_paid_after_death_per_person():
+    pay = payments(
+        {"period": "2020-03", "amount_yuan": 847.0},  # the month of death: not a finding
+        {"period": "2020-04", "amount_yuan": 847.0},
+        {"period": "2020-05", "amount_yuan": 800.5},
+        {"person_id": TWO, "period": "2020-06", "amount_yuan": 100.0},
+    )
+    deaths = frame("deaths", {"person_id": ONE, "died_on": "2020-03-15"}, {"person_id": TWO})
+    f = found("F2", relief_payments=pay, deaths=deaths)
+    assert f["entity_id"].tolist() == ["P2", "P3", "P4"]
+    assert [evidence(f, i)["person_months_after_death"] for i in range(3)] == [2, 2, 1]
+    assert [evidence(f, i)["person_paid_after_death_yuan"] for i in range(3)] == [
+        "1647.50",
+        "1647.50",
+        "100.00",
+    ]
+
+
 def test_f2_not_run_without_a_death_register():
     result = run("F2", relief_payments=payments({})).results.iloc[0]
     assert result["status"] == "not_run"

@@ -190,6 +190,55 @@ VALID: dict[str, list[dict]] = {
     "public_employees": [
         {"person_id": "54012119601231004X", "employer": "林周县财政局", "since": "1985-07-01"}
     ],
+    "vehicles": [
+        {
+            "person_id": "540125197203010031",
+            "plate": "藏A12345",
+            "registered_on": "2018-04-02",
+            "value_yuan": 86000.0,
+        }
+    ],
+    "real_estate": [{"person_id": "540125197203010031", "area_m2": 96.5, "registered_on": "2015-06-01"}],
+    "business_registrations": [
+        {
+            "person_id": "540125197203010031",
+            "role": "个体工商户",
+            "registered_on": "2019-03-01",
+            "capital_yuan": 50000.0,
+        }
+    ],
+    "pensions": [{"person_id": "540102194910010059", "monthly_yuan": 2350.0, "from": "2009-11-01"}],
+    "housing_fund": [{"person_id": "54012119601231004X", "monthly_base_yuan": 6800.0, "from": "2010-01-01"}],
+    "case_workers": [
+        {
+            "person_id": "54012119601231004X",
+            "role": "民政经办人员",
+            "division_code": "540121001",
+            "household_id": None,
+        }
+    ],
+    "relatives_filed": [
+        {
+            "person_id": "540125197203010031",
+            "worker_person_id": "54012119601231004X",
+            "filed_on": "2019-04-20",
+        }
+    ],
+    "relatives": [
+        {
+            "person_id": "54012119601231004X",
+            "relative_person_id": "540125197203010031",
+            "relation": "兄弟姐妹",
+        }
+    ],
+    "other_programmes": [
+        {
+            "person_id": "540125197203010031",
+            "programme": "残疾人生活补贴",
+            "period": "2020-01",
+            "amount_yuan": 100.0,
+        }
+    ],
 }
 
 

@@ -82,6 +82,7 @@ CONTRACTOR_TYPES = ("社会组织", "劳务公司", "事业单位", "其他")
 EDUCATION_LEVELS = ("博士研究生", "硕士研究生", "本科", "大专", "中专", "高中", "初中及以下")
 """Highest first: a lower index is a higher level."""
 PROGRAMMES = ("城市低保", "农村低保", "特困集中供养", "特困分散供养", "孤儿")
+BUSINESS_ROLES = ("法定代表人", "股东", "个体工商户")
 
 ID_ALIASES = ("身份证号码", "公民身份号码", "身份证")
 ACCOUNT_ALIASES = ("银行卡号", "银行账户", "银行帐号", "卡号")
@@ -325,6 +326,170 @@ TABLES: dict[str, Table] = {
             ),
             reference=True,
             key=("person_id", "employer"),
+        ),
+        Table(
+            "vehicles",
+            "车辆登记",
+            "Motor vehicles registered to a person, from the traffic police (reference list).",
+            (
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "owner's resident ID, GB 11643"),
+                Column("plate", "号牌号码", Kind.TEXT, "number plate", aliases=("车牌号", "车牌号码")),
+                Column("registered_on", "登记日期", Kind.DATE, "date registered to this owner"),
+                Column(
+                    "value_yuan",
+                    "车辆价值",
+                    Kind.AMOUNT,
+                    "value in yuan (purchase price or assessed value)",
+                    minimum=0,
+                    aliases=("购置价格",),
+                ),
+            ),
+            reference=True,
+            key=("person_id", "plate"),
+        ),
+        Table(
+            "real_estate",
+            "不动产登记",
+            "Real estate registered to a person, from the real-estate registry (reference list).",
+            (
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "owner's resident ID, GB 11643"),
+                Column("area_m2", "建筑面积", Kind.NUMBER, "floor area in m²", minimum=0, aliases=("面积",)),
+                Column("registered_on", "登记日期", Kind.DATE, "date registered"),
+            ),
+            reference=True,
+        ),
+        Table(
+            "business_registrations",
+            "工商登记",
+            "Businesses a person is registered in, from market regulation (reference list).",
+            (
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643"),
+                Column(
+                    "role",
+                    "登记身份",
+                    Kind.CHOICE,
+                    "what the person is in the business",
+                    choices=BUSINESS_ROLES,
+                    aliases=("身份",),
+                ),
+                Column("registered_on", "登记日期", Kind.DATE, "date registered"),
+                Column(
+                    "capital_yuan",
+                    "注册资本",
+                    Kind.AMOUNT,
+                    "registered capital in yuan",
+                    minimum=0,
+                    aliases=("出资额",),
+                ),
+            ),
+            reference=True,
+        ),
+        Table(
+            "pensions",
+            "养老金",
+            "Pensions and social-insurance benefits paid to a person (reference list).",
+            (
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643"),
+                Column(
+                    "monthly_yuan",
+                    "月领取金额",
+                    Kind.AMOUNT,
+                    "paid per month in yuan",
+                    minimum=0,
+                    aliases=("月养老金",),
+                ),
+                Column("from", "起始日期", Kind.DATE, "first day paid", aliases=("领取起始日期",)),
+            ),
+            reference=True,
+        ),
+        Table(
+            "housing_fund",
+            "公积金",
+            "Housing-fund contributions of a person (reference list).",
+            (
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643"),
+                Column(
+                    "monthly_base_yuan",
+                    "缴存基数",
+                    Kind.AMOUNT,
+                    "contribution base per month in yuan (the wage it is paid on)",
+                    minimum=0,
+                ),
+                Column("from", "起缴日期", Kind.DATE, "first month contributed", aliases=("缴存起始日期",)),
+            ),
+            reference=True,
+        ),
+        Table(
+            "case_workers",
+            "经办人员和村居委会成员",
+            "Civil-affairs case workers and village or residents' committee members (reference list).",
+            (
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643"),
+                Column(
+                    "role",
+                    "职务",
+                    Kind.TEXT,
+                    "e.g. 民政经办人员, 村委会成员, 居委会成员",
+                    aliases=("身份",),
+                ),
+                Column("division_code", "所在区划", Kind.CODE, "the county or township they work in"),
+                Column(
+                    "household_id",
+                    "户编号",
+                    Kind.KEY,
+                    "their household number, where known (relatives by shared household)",
+                    required=False,
+                    nullable=True,
+                ),
+            ),
+            reference=True,
+        ),
+        Table(
+            "relatives_filed",
+            "近亲属备案",
+            "Filings (备案) of applicants who are close relatives of case workers or committee members "
+            "(民发〔2012〕220号) (reference list).",
+            (
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "the relative enrolled, GB 11643"),
+                Column(
+                    "worker_person_id",
+                    "经办人员身份证号",
+                    Kind.ID_NUMBER,
+                    "the case worker or committee member they are related to",
+                ),
+                Column("filed_on", "备案日期", Kind.DATE, "date filed"),
+            ),
+            reference=True,
+            key=("person_id", "worker_person_id"),
+        ),
+        Table(
+            "relatives",
+            "近亲属关系",
+            "Close relatives (spouse, parents, siblings, children and their spouses, grandparents, "
+            "grandchildren) of case workers or committee members, from household registration "
+            "(reference list).",
+            (
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "one person, GB 11643"),
+                Column(
+                    "relative_person_id", "亲属身份证号", Kind.ID_NUMBER, "their close relative, GB 11643"
+                ),
+                Column("relation", "关系", Kind.TEXT, "e.g. 配偶, 父母, 子女, 兄弟姐妹"),
+            ),
+            reference=True,
+            key=("person_id", "relative_person_id"),
+        ),
+        Table(
+            "other_programmes",
+            "其他救助项目发放",
+            "Payments under other programmes (残疾人两项补贴, 临时救助, 事实无人抚养儿童 …) "
+            "(reference list).",
+            (
+                Column("person_id", "身份证号", Kind.ID_NUMBER, "resident ID, GB 11643"),
+                Column("programme", "项目名称", Kind.TEXT, "the programme paid", aliases=("救助项目",)),
+                Column("period", "所属期", Kind.MONTH, "the month paid for, YYYY-MM"),
+                Column("amount_yuan", "发放金额", Kind.AMOUNT, "amount paid in yuan", minimum=0),
+            ),
+            reference=True,
         ),
     )
 }

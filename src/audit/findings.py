@@ -114,7 +114,8 @@ def to_register(
     cross = raw["cross_county"] if "cross_county" in raw else pd.Series([False] * n)
     out["rule_id"] = rule_id
     out["area"] = area
-    out["severity"] = severity
+    # a rule whose severity is a parameter (F18) gives it per row
+    out["severity"] = raw["severity"].to_numpy() if "severity" in raw else severity
     out["county_code"] = raw["county_code"].to_numpy()
     township = raw["township_code"] if "township_code" in raw else pd.Series([None] * n)
     out["township_code"] = township.to_numpy()

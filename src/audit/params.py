@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from audit.contract import CONTRACTOR_TYPES, EDUCATION_LEVELS, PROGRAMMES
+from audit.contract import BUSINESS_ROLES, CONTRACTOR_TYPES, EDUCATION_LEVELS, PROGRAMMES
 from audit.exceptions import ParameterError
 
 
@@ -43,6 +43,8 @@ class Purchase(_Frozen):
     eligible_contractor_types: tuple[str, ...]
     min_education: str
     allowed_vacancy_days: int = Field(ge=0)
+    # C10: the day the purchase plan (方案) was approved; None: C10 says "not run".
+    plan_approved_on: date | None = None
 
     @model_validator(mode="after")
     def _known_values(self) -> Purchase:
@@ -84,6 +86,38 @@ class Published(_Frozen):
     persons: int | None = Field(default=None, ge=0)
 
 
+class Assets(_Frozen):
+    """Asset disqualifiers (F12-F14): what a household on the roll may not hold."""
+
+    vehicle_value_yuan: Decimal = Field(ge=0)  # a vehicle worth more than this
+    real_estate_m2_per_person: float = Field(ge=0)  # registered floor area per household member above this
+    business_roles: tuple[str, ...]  # registrations that disqualify
+    business_capital_yuan: Decimal = Field(ge=0)  # ... when their registered capital is above this
+
+    @model_validator(mode="after")
+    def _known_roles(self) -> Assets:
+        unknown = set(self.business_roles) - set(BUSINESS_ROLES)
+        if unknown:
+            raise ValueError(
+                f"business_roles has unknown {sorted(unknown)}; allowed: {', '.join(BUSINESS_ROLES)}"
+            )
+        return self
+
+
+class Income(_Frozen):
+    """Income from other departments' lists counted against the standard (F15)."""
+
+    housing_fund_base_share: float = Field(ge=0, le=1)  # share of the contribution base counted as income
+
+
+class NearDuplicates(_Frozen):
+    """Suspected duplicate people on the roll (F18)."""
+
+    severity: Literal["info", "low"]
+    max_name_edits: int = Field(ge=0, le=2)  # names this many characters apart still match
+    match_pinyin: bool  # names that sound the same (same pinyin, tones ignored) match
+
+
 class Relief(_Frozen):
     """Thresholds of relief-fund use (rules F)."""
 
@@ -98,13 +132,37 @@ class Relief(_Frozen):
     benford_mad_threshold: float = Field(gt=0)
     round_amount_share_threshold: float = Field(gt=0, le=1)
     round_amount_unit_yuan: Decimal = Field(gt=0)
+    # Optional blocks: a rule whose block is absent says "not run" rather than invent a threshold.
+    assets: Assets | None = None
+    income: Income | None = None
+    # F17: groups of programmes (of the roll or of other_programmes) that exclude each other.
+    exclusive_programmes: tuple[tuple[str, ...], ...] | None = None
+    near_duplicates: NearDuplicates | None = None
 
     @model_validator(mode="after")
     def _known_programmes(self) -> Relief:
         for key in (*self.standards, *self.published_statistics):
             if key not in PROGRAMMES:
                 raise ValueError(f"unknown programme {key!r}; allowed: {', '.join(PROGRAMMES)}")
+        for group in self.exclusive_programmes or ():
+            if len(set(group)) < 2:
+                raise ValueError("each group of exclusive_programmes needs at least two programmes")
         return self
+
+
+class Numbering(_Frozen):
+    """Sequence checks of document numbers (C11, F19)."""
+
+    min_series_length: int = Field(ge=2)  # numbers sharing a prefix before they count as a series
+    min_pattern_share: float = Field(gt=0, le=1)  # share of a table's numbers that must follow the pattern
+    max_gaps_listed: int = Field(ge=1)  # missing ranges written into the evidence
+
+
+class MonetaryUnit(_Frozen):
+    """Monetary-unit sampling of payments (probability proportional to amount)."""
+
+    confidence: float = Field(gt=0, lt=1)
+    tolerable_misstatement_yuan: Decimal = Field(gt=0)
 
 
 class VerificationSample(_Frozen):
@@ -112,6 +170,16 @@ class VerificationSample(_Frozen):
 
     seed: int = Field(ge=0)
     per_stratum: int = Field(ge=0)
+    method: Literal["stratified", "monetary_unit"] = "stratified"
+    monetary_unit: MonetaryUnit | None = None
+
+    @model_validator(mode="after")
+    def _method_has_its_parameters(self) -> VerificationSample:
+        if self.method == "monetary_unit" and self.monetary_unit is None:
+            raise ValueError(
+                "method monetary_unit needs a monetary_unit block (confidence, tolerable_misstatement_yuan)"
+            )
+        return self
 
 
 class Params(_Frozen):
@@ -122,6 +190,7 @@ class Params(_Frozen):
     purchase: Purchase
     relief: Relief
     verification_sample: VerificationSample
+    numbering: Numbering | None = None
 
 
 def load_params(path: str | Path) -> Params:

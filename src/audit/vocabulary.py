@@ -41,6 +41,7 @@ ENTITY_TYPES: tuple[str, ...] = (
     "household",
     "account",
     "programme",
+    "series",  # a run of document numbers (C11, F19)
 )
 """What a finding is about (docs/architecture.md, entity conventions)."""
 

@@ -628,3 +628,58 @@ def bought_by_position(t: Tables, p: Params) -> pd.DataFrame:
         + " positions",
         evidence=evidence,
     )
+
+
+@rule(
+    "C10",
+    title_zh="合同签订早于购买方案批准",
+    title_en="Contract signed before the purchase plan was approved",
+    severity="medium",
+    entity_type="contract",
+    requires=("contracts",),
+    basis_zh=f"{_ORDER_102}（先有预算和实施方案，后组织购买）；{_PLAN}",
+    basis_en=f"{_ORDER_102_EN} (budget and plan first, then purchase); {_PLAN_EN}",
+    recommendation_zh="说明方案批准前签约的原因，完善先批后签的程序。",
+    recommendation_en="Explain why the contract was signed before approval; sign only after the plan is "
+    "approved.",
+)
+def signed_before_plan(t: Tables, p: Params) -> pd.DataFrame:
+    """Contracts whose signing day is before the day the purchase plan was approved (that day passes)."""
+    approved = p.purchase.plan_approved_on
+    if approved is None:
+        raise NotRun(
+            "未运行：参数文件中无购买方案批准日期（purchase.plan_approved_on）",
+            "not run: no plan approval date in the parameters file (purchase.plan_approved_on)",
+        )
+    c = t["contracts"]
+    day = pd.Timestamp(approved)
+    f = c.loc[(c["signed_on"] < day).to_numpy(dtype=bool, na_value=False)].reset_index(drop=True)
+    if f.empty:
+        return no_findings()
+    early = (day - f["signed_on"]).dt.days
+    return finding_rows(
+        county_code=f["county_code"],
+        entity_id=f["contract_id"],
+        amount_yuan=f["amount_yuan"],
+        description_zh="合同 "
+        + text(f["contract_id"])
+        + " 于 "
+        + text(f["signed_on"])
+        + " 签订，早于方案批准日 "
+        + approved.isoformat(),
+        description_en="contract "
+        + text(f["contract_id"])
+        + " signed on "
+        + text(f["signed_on"])
+        + ", before the plan was approved on "
+        + approved.isoformat(),
+        evidence=[
+            {**r, "plan_approved_on": approved, "days_before": int(d), "source": s}
+            for r, d, s in zip(
+                records(f, ["contract_id", "signed_on", "amount_yuan"]),
+                early,
+                sources(f, "contracts"),
+                strict=True,
+            )
+        ],
+    )

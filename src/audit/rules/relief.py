@@ -5,7 +5,8 @@ Interpretations (they fix what the demo's answer key expects):
 - F1: "on the roll" means enrolled in the programme paid, in this county's roll; a period
   (``YYYY-MM``) is outside enrolment when its last day is before enrolled_on or its first day
   after exited_on.
-- F2: a period that begins after the day of death (died on 15 March: April fires, March not).
+- F2: a period that begins after the day of death (died on 15 March: April fires, March not);
+  each finding's evidence also counts the person's months paid after death and sums them.
 - F3: of the payments of one person, programme and period, the earliest (paid_on, then
   payment_id) is the original; every other one is a finding, its amount at stake.
 - F4: enrolments overlap when their enrolled_on..exited_on spans share a day. In a county:
@@ -181,9 +182,20 @@ def paid_after_death(t: Tables, p: Params) -> pd.DataFrame:
         return no_findings()
     f = cand.loc[hit].reset_index(drop=True)
     d = pd.Series(died_on[hit])
+    # per person: the months paid after death and what they came to (issue 19)
+    person = f["person_id"]
+    months = f.groupby("person_id")["period"].nunique()
+    total = pd.Series(fen(f["amount_yuan"]), index=f.index).groupby(person).sum()
     return _payment_findings(
         f,
-        [{"died_on": x} for x in d],
+        [
+            {
+                "died_on": x,
+                "person_months_after_death": int(months[q]),
+                "person_paid_after_death_yuan": total[q] / 100,
+            }
+            for x, q in zip(d, person, strict=True)
+        ],
         "发放 " + text(f["payment_id"]) + "（所属期 " + text(f["period"]) + "）晚于死亡日期 " + text(d),
         "payment " + text(f["payment_id"]) + " for " + text(f["period"]) + ", after death on " + text(d),
     )

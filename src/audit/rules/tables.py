@@ -1,7 +1,7 @@
 """The input bundle rules read: table name -> DataFrame, or None when the table was not supplied.
 
 A county run gets the county's partition of every submitted table and the whole of each
-reference list (deaths, public employees), so it never needs another county's data; the
+reference list (deaths, public employees, vehicles, ...), so it never needs another county's data; the
 city run gets everything. An empty table is supplied (the rules run and may be clean); a
 table that is None is missing (the rules that need it say "not run").
 """
@@ -27,6 +27,15 @@ _NOUN_ZH = {
     "relief_payments": "救助金发放明细",
     "deaths": "死亡人员名单",
     "public_employees": "财政供养人员名单",
+    "vehicles": "车辆登记信息",
+    "real_estate": "不动产登记信息",
+    "business_registrations": "工商登记信息",
+    "pensions": "养老金领取信息",
+    "housing_fund": "公积金缴存信息",
+    "case_workers": "经办人员和村居委会成员名单",
+    "relatives_filed": "近亲属备案记录",
+    "relatives": "近亲属关系信息",
+    "other_programmes": "其他救助项目发放信息",
 }
 _NOUN_EN = {
     "divisions": "division register",
@@ -39,6 +48,15 @@ _NOUN_EN = {
     "relief_payments": "relief payments table",
     "deaths": "death register",
     "public_employees": "public-employee list",
+    "vehicles": "vehicle register",
+    "real_estate": "real-estate register",
+    "business_registrations": "business register",
+    "pensions": "pension list",
+    "housing_fund": "housing-fund list",
+    "case_workers": "case-worker list",
+    "relatives_filed": "relatives' filing (备案) register",
+    "relatives": "relatives list",
+    "other_programmes": "other programmes' payments",
 }
 
 
