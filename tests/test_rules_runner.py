@@ -23,7 +23,7 @@ def _contracts():
 
 def test_county_run_gives_one_result_per_county_rule_of_the_area():
     run = run_rules({"contracts": _contracts()}, P, scope="county", area="C", county=COUNTY)
-    assert run.results["rule_id"].tolist() == ["C1", "C2", "C3", "C4", "C6", "C7", "C8", "C9"]
+    assert run.results["rule_id"].tolist() == ["C1", "C2", "C3", "C4", "C6", "C7", "C8", "C9", "C10", "C11"]
     assert list(run.results.columns) == list(RESULT_COLUMNS)
     status = dict(zip(run.results["rule_id"], run.results["status"], strict=True))
     assert status == {
@@ -35,6 +35,8 @@ def test_county_run_gives_one_result_per_county_rule_of_the_area():
         "C7": "not_run",
         "C8": "not_run",
         "C9": "fired",
+        "C10": "fired",  # the default contract is signed before the plan's approval
+        "C11": "not_run",
     }
     c7 = run.results.set_index("rule_id").loc["C7"]
     assert c7["reason_en"] == "not run: no staff table, fund payments table supplied"
@@ -83,7 +85,7 @@ def test_findings_have_the_register_columns_and_dtypes_and_fired_counts():
     run = run_rules({"contracts": _contracts()}, P, scope="county", area="C", county=COUNTY)
     f = run.findings
     assert tuple(f.columns) == REGISTER_COLUMNS
-    assert f["rule_id"].tolist() == ["C1", "C9"]
+    assert f["rule_id"].tolist() == ["C1", "C9", "C10"]
     assert f["amount_yuan"].dtype == "float64"
     assert all(f[c].dtype == "str" for c in REGISTER_COLUMNS if c != "amount_yuan")
     c1 = run.results.set_index("rule_id").loc["C1"]
@@ -95,7 +97,7 @@ def test_empty_run_has_an_empty_register():
     run = run_rules({}, P, scope="county", county=COUNTY)
     assert run.findings.empty and tuple(run.findings.columns) == REGISTER_COLUMNS
     assert set(run.results["status"]) == {"not_run"}
-    assert len(run.results) == 26  # every rule with a county part
+    assert len(run.results) == 36  # every rule with a county part
 
 
 def test_same_inputs_same_findings():
