@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from audit.demo import anomalies, programme, register, relief
+from audit.demo import anomalies, programme, references, register, relief
 from audit.demo.people import resident_ids
 from audit.demo.writer import SubmissionWriter
 from audit.exceptions import ParameterError
@@ -91,9 +91,15 @@ def generate(
     counties = sorted({o.county for o in register.OFFICES})
     dates = relief.batch_dates(rng["payments"], counties, params.relief.payment_deadline_day)
     anomalies.plant_payments(rng["plant"], roll, params, planted, dates, parquet=fmt == "parquet")
+    # after every other plant, so theirs are drawn as before issue 19 added these
+    list_plants = references.plant_roll(rng["lists"], roll, anomalies.Picker(rng["lists"], roll, planted))
     deaths, employees = _reference_lists(
         rng["refs"], planted, scale, np.r_[roll.person_id, staff["id_number"].to_numpy(dtype="S18")]
     )
+    everyone = np.r_[
+        roll.person_id, staff["id_number"].to_numpy(dtype="S18"), deaths["person_id"].to_numpy(dtype="S18"),
+        employees["person_id"].to_numpy(dtype="S18"),
+    ]  # fmt: skip
 
     writer = SubmissionWriter(out, fmt)
     roll_frame = pd.DataFrame(roll.columns())
@@ -107,7 +113,15 @@ def generate(
             "person_id",
         ]
     )
-    ledger = anomalies.PaymentLedger(roll, params, deaths, watch, _followed_accounts(roll, planted))
+    other_lists = references.lists(rng["lists"], list_plants, scale, everyone)
+    ledger = anomalies.PaymentLedger(
+        roll,
+        params,
+        deaths,
+        watch,
+        _followed_accounts(roll, planted),
+        follow=references.persons_followed(other_lists, roll_frame),
+    )
     sink = writer.payments()
     for chunk in relief.payment_chunks(roll, dates, planted.patches):
         dq += sink.write(chunk)
@@ -126,6 +140,7 @@ def generate(
         "fund_payments": vouchers,
         "deaths": deaths,
         "public_employees": employees,
+        **other_lists,
     }
     for name, frame in tables.items():
         writer.small(name, frame)
@@ -135,6 +150,8 @@ def generate(
         + anomalies.staff_findings(tables, roll_frame, params)
         + anomalies.roll_findings(roll_frame, employees, ledger.watched, params)
         + ledger.finish(allocations)
+        + references.list_findings(other_lists, roll_frame, ledger.paid_to_followed(), params)
+        + _number_gaps(params, vouchers, contracts)
         + dq
     )
     key = anomalies.answer_key(rows)
@@ -143,6 +160,16 @@ def generate(
     counts.update(beneficiaries=len(roll_frame), relief_payments=sink.rows)
     files = tuple(sorted(p.name for p in out.iterdir() if p.is_file()))
     return DemoResult(out, seed, scale, fmt, files, key, counts)
+
+
+def _number_gaps(params: Params, vouchers: pd.DataFrame, contracts: pd.DataFrame) -> list[dict[str, object]]:
+    """C11: gaps in voucher and contract numbers (payment numbers are followed chunk by chunk)."""
+    if params.numbering is None:
+        return []
+    n = params.numbering.min_series_length
+    return references.number_gaps(
+        vouchers["voucher_no"], vouchers["county_code"], "fund_payments", n
+    ) + references.number_gaps(contracts["contract_id"], contracts["county_code"], "contracts", n)
 
 
 def _followed_accounts(roll: relief.Roll, planted: anomalies.Planted) -> set[bytes]:
@@ -227,7 +254,7 @@ def _funds(
         hit = (paid["contract_id"] == contract_id) & (paid["month"] == month)
         paid.loc[hit, "paid"] += 1
     vouchers = programme.vouchers(contracts, paid, split, unit, anomalies.SPECIAL_ONLY)
-    vouchers = programme.number_vouchers(anomalies.duplicate_voucher(vouchers))
+    vouchers = anomalies.skip_voucher_number(programme.number_vouchers(anomalies.duplicate_voucher(vouchers)))
     return allocations, vouchers
 
 

@@ -100,7 +100,19 @@ COUNTY_BUDGET_CUT = {DX: None, QS: 100_000}  # C4 + C6: allocation missing, or s
 
 def streams(seed: int) -> dict[str, np.random.Generator]:
     """One independent random stream per part of the demo, so parts do not shift each other."""
-    parts = ("offices", "roll", "amounts", "plant", "staff", "contracts", "payments", "refs", "funds")
+    # appended parts leave the earlier ones' streams as they were (SeedSequence.spawn is by position)
+    parts = (
+        "offices",
+        "roll",
+        "amounts",
+        "plant",
+        "staff",
+        "contracts",
+        "payments",
+        "refs",
+        "funds",
+        "lists",
+    )
     children = np.random.SeedSequence(seed).spawn(len(parts))
     return {p: np.random.default_rng(s) for p, s in zip(parts, children, strict=True)}
 
@@ -121,7 +133,7 @@ class Planted:
     used_households: set[int] = field(default_factory=set)
 
 
-class _Picker:
+class Picker:
     """Seeded picks of households and people that no other plant has used."""
 
     def __init__(self, rng: np.random.Generator, roll: Roll, planted: Planted) -> None:
@@ -213,7 +225,7 @@ def extra_posts(roll: Roll) -> dict[str, list[str]]:
 
 def plant_roll(rng: np.random.Generator, roll: Roll, params: Params, planted: Planted) -> None:
     """F1 (late enrolment), F2, F4, F6, F7 and the beneficiary data-quality rows."""
-    pick = _Picker(rng, roll, planted)
+    pick = Picker(rng, roll, planted)
 
     def copy_identity(src: int, dst: int) -> None:
         for name in ("person_id", "name", "birth", "male"):
@@ -276,7 +288,7 @@ def plant_payments(
     parquet: bool,
 ) -> None:
     """F1, F3, F5, F8 and the payment data-quality rows, as patches to the baseline payments."""
-    pick = _Picker(rng, roll, planted)
+    pick = Picker(rng, roll, planted)
     patches = planted.patches
 
     def entry_in(county: str, programme: str | None = None, size: int | None = None) -> int:
@@ -358,7 +370,7 @@ def _extra(roll: Roll, entry: int, paid_on: np.datetime64) -> Extra:
 
 def plant_staff(rng: np.random.Generator, staff: pd.DataFrame, roll: Roll, planted: Planted) -> pd.DataFrame:
     """S1/S10 vacancies (and C7's paid ones), S4, S5, S6, S7."""
-    pick = _Picker(rng, roll, planted)
+    pick = Picker(rng, roll, planted)
     used: set[int] = set()
     registered = {o.code for o in OFFICES}
     posts = staff["post_code"]
@@ -443,6 +455,8 @@ def plant_contracts(rng: np.random.Generator, contracts: pd.DataFrame, unit_cost
     contracts.loc[row(NM), "signed_on"] = np.datetime64("2020-01-20")  # C2
     contracts.loc[row(QS), "signed_on"] = np.datetime64("2020-02-03")
     contracts.loc[row(CG, 2), "service_end"] = np.datetime64("2021-01-31")
+    contracts.loc[row(JK), "signed_on"] = np.datetime64("2020-01-06")  # C10: before the plan's approval
+    contracts.loc[row(DL), "signed_on"] = np.datetime64("2020-01-09")  # C10 near miss: the day itself
     half = float(unit_cost / 2)  # C3: +half a position-year here, -half there
     contracts.loc[row(LZ), "amount_yuan"] += half
     contracts.loc[row(DL), "amount_yuan"] -= half
@@ -458,6 +472,15 @@ def cut_county_budgets(allocations: pd.DataFrame) -> pd.DataFrame:
         else:
             allocations.loc[mine, "amount_yuan"] -= cut
     return allocations.reset_index(drop=True)
+
+
+def skip_voucher_number(vouchers: pd.DataFrame) -> pd.DataFrame:
+    """C11: 曲水's vouchers numbered with 0006 skipped (a voucher taken out of the books)."""
+    mine = vouchers["county_code"] == QS
+    seq = vouchers.loc[mine, "voucher_no"].str.slice(-4).astype(int)
+    seq = seq.where(seq < 6, seq + 1)
+    vouchers.loc[mine, "voucher_no"] = [f"记-{QS}-2020-{n:04d}" for n in seq]
+    return vouchers
 
 
 def duplicate_voucher(vouchers: pd.DataFrame) -> pd.DataFrame:
@@ -502,7 +525,13 @@ class PaymentLedger:
     """
 
     def __init__(
-        self, roll: Roll, params: Params, deaths: pd.DataFrame, watch: set[str], shared: set[bytes]
+        self,
+        roll: Roll,
+        params: Params,
+        deaths: pd.DataFrame,
+        watch: set[str],
+        shared: set[bytes],
+        follow: set[str] | None = None,
     ) -> None:
         self.roll, self.params = roll, params
         self.totals: dict[str, int] = defaultdict(int)
@@ -533,6 +562,9 @@ class PaymentLedger:
         self.died_on = np.array([np.datetime64(died[ids[e]], "D") for e in self.dead], dtype="datetime64[D]")
         self.watch = np.flatnonzero(np.isin(ids, list(watch)))
         self.watched: dict[str, int] = defaultdict(int)
+        self.follow = np.flatnonzero(np.isin(ids, list(follow or ())))
+        self.followed: list[tuple[str, str, str, str, int]] = []  # (county, person, household, period, fen)
+        self.followed_programme: list[str] = []
 
     def feed(self, chunk: Chunk) -> None:
         """Add one chunk's clean rows."""
@@ -547,6 +579,25 @@ class PaymentLedger:
         self.round[county] += int((positive % self.round_fen == 0).sum())
         for e in np.intersect1d(entry, self.watch):
             self.watched[self.roll.person_id[e].decode()] += int(amount[entry == e].sum())
+        period = f"{self.params.audit_year}-{month:02d}"
+        for i in np.flatnonzero(np.isin(entry, self.follow)):  # people on another department's list
+            self.followed.append(
+                (county, self.roll.person_id[entry[i]].decode(), chunk.household_id[keep][i].decode(), period,
+                 int(amount[i]))
+            )  # fmt: skip
+            self.followed_programme.append(PROGRAMMES[int(chunk.programme[keep][i])])
+        # F19: a chunk is one county's month, one series of payment numbers; quarantined rows leave gaps
+        numbers = np.sort(pay_id.astype(np.int64) % 10**7)
+        numbering = self.params.numbering
+        if (
+            numbering is not None
+            and len(numbers) >= numbering.min_series_length
+            and (np.diff(numbers) > 1).any()
+        ):
+            prefix = pay_id[0].decode()[:-7]
+            self.rows.append(
+                _row("F19", county, "series", f"relief_payments:{prefix}#######", None, "缺号 / gap")
+            )
 
         def finding(rule: str, rows: np.ndarray, note: str) -> None:
             for i in rows:
@@ -604,6 +655,11 @@ class PaymentLedger:
             strict=True,
         ):
             self.accounts.append((county, acc, hid, int(fen)))
+
+    def paid_to_followed(self) -> pd.DataFrame:
+        """The clean payments to followed people: county, person_id, household_id, programme, period, fen."""
+        frame = pd.DataFrame(self.followed, columns=["county", "person_id", "household_id", "period", "fen"])
+        return frame.assign(programme=self.followed_programme)
 
     def finish(self, allocations: pd.DataFrame) -> list[dict[str, object]]:
         """The per-chunk findings plus F7, F10 and F11."""
@@ -743,6 +799,11 @@ def contract_findings(t: dict[str, pd.DataFrame], params: Params) -> list[dict[s
                 )
             )
         rows.append(_row("C9", county, "contract", cid, None, "按岗位购买 / bought by position"))
+        approved = pp.plan_approved_on
+        if approved is not None and k.signed_on < pd.Timestamp(approved):
+            rows.append(
+                _row("C10", county, "contract", cid, amount / 100, "方案批准前签订 / before approval")
+            )
 
     contracted = c.groupby("county_code")["amount_yuan"].apply(lambda s: sum(map(_fen, s)))
     total = int(contracted.sum())
@@ -1049,9 +1110,9 @@ def roll_findings(
 def answer_key(rows: list[dict[str, object]]) -> pd.DataFrame:
     """The key as a table in rule order, one row per finding (and per county for cross-county ones)."""
     rules = [
-        *(f"C{i}" for i in range(1, 10)),
+        *(f"C{i}" for i in range(1, 12)),
         *(f"S{i}" for i in range(1, 11)),
-        *(f"F{i}" for i in range(1, 12)),
+        *(f"F{i}" for i in range(1, 20)),
         "DQ",
     ]
     frame = pd.DataFrame(rows, columns=list(KEY_COLUMNS))

@@ -24,6 +24,8 @@ from audit.vocabulary import COUNTY_BUDGET, PURCHASE, RELIEF, SPECIAL_FUND
 
 AUDIT_MONTHS = tuple(range(1, 13))
 YEAR_START, YEAR_END = np.datetime64("2020-01-01"), np.datetime64("2020-12-31")
+SIGNING_FROM = np.datetime64("2020-01-09")  # the plan's approval (FACTS.md): contracts are signed from then
+SERVICE_START = np.datetime64("2020-01-15")
 
 
 @dataclass(frozen=True)
@@ -79,11 +81,12 @@ def contract_specs(posts: dict[str, list[str]]) -> list[ContractSpec]:
 
 
 def draw_contracts(rng: np.random.Generator, specs: list[ContractSpec], unit_cost: Decimal) -> pd.DataFrame:
-    """The ``contracts`` table: a year's service in 2020, signed in late 2019, priced at unit cost."""
+    """The ``contracts`` table: service from 15 January 2020 to the year's end, signed in the days
+    after the plan's approval (2020-01-09, C10), priced at unit cost (the service touches 12 months)."""
     rows = []
     for spec in specs:
         registered = np.datetime64("2012-03-01") + int(rng.integers(0, 2600)) * np.timedelta64(1, "D")
-        signed = np.datetime64("2019-12-16") + int(rng.integers(0, 14)) * np.timedelta64(1, "D")
+        signed = SIGNING_FROM + int(rng.integers(0, 6)) * np.timedelta64(1, "D")
         rows.append(
             {
                 "contract_id": spec.contract_id,
@@ -93,7 +96,7 @@ def draw_contracts(rng: np.random.Generator, specs: list[ContractSpec], unit_cos
                 "contractor_type": spec.contractor_type,
                 "contractor_registered_on": registered,
                 "signed_on": signed,
-                "service_start": YEAR_START,
+                "service_start": SERVICE_START,
                 "service_end": YEAR_END,
                 "positions": spec.positions,
                 "amount_yuan": float(unit_cost * spec.positions),

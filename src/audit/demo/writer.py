@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xlsxwriter
 
-from audit.contract import PROGRAMMES, TABLES
+from audit.contract import PROGRAMMES, TABLES, Kind
 from audit.demo.register import COUNTIES
 from audit.demo.relief import Chunk
 from audit.exceptions import ParameterError
@@ -195,7 +196,7 @@ class SubmissionWriter:
         if self.fmt == "parquet":
             self._parquet(name, frame)
             return
-        getattr(self, f"_{name}")(frame)
+        getattr(self, f"_{name}", functools.partial(self._other_department, name))(frame)
 
     def _parquet(self, name: str, frame: pd.DataFrame) -> None:
         table = pa.Table.from_pandas(frame, schema=_arrow_schema(name, frame), preserve_index=False)
@@ -309,6 +310,15 @@ class SubmissionWriter:
             for p, e, d in zip(f["person_id"], f["employer"], f["since"], strict=True)
         ]
         self._csv("public_employees.csv", list(f.columns), rows, "utf-8")
+
+    def _other_department(self, name: str, f: pd.DataFrame) -> None:
+        """A list from another department (issue 19): CSV with Chinese headers, dates as 2020年5月7日."""
+        text = f.astype(object).where(f.notna(), "")
+        for col in TABLES[name].columns:
+            if col.kind == Kind.DATE and col.name in f:
+                days = f[col.name].to_numpy(dtype="datetime64[D]")
+                text[col.name] = date_texts(days, "zh") if len(days) else []
+        self._csv(f"{name}.csv", zh_headers(name, list(f.columns)), text.to_numpy().tolist(), "utf-8-sig")
 
     def _csv(self, name: str, headers: list[str], rows: list[list[object]], encoding: str) -> None:
         buffer = io.StringIO()
