@@ -41,6 +41,13 @@ def _ids(rng: np.random.Generator, n: int) -> pd.Series:
     return _text(np.char.add(body, check))
 
 
+def _names(rng: np.random.Generator, n: int) -> pd.Series:
+    """Tibetan names of two common parts (a few hundred distinct), drawn on a stream of their own."""
+    first = np.array(["扎西", "次仁", "格桑", "达瓦", "尼玛", "边巴", "平措", "索朗", "洛桑", "旦增"])
+    second = np.array(["卓玛", "央金", "拉姆", "多吉", "顿珠", "曲珍", "次旦", "白玛", "普布", "措姆"])
+    return _text(np.char.add(first[rng.integers(0, 10, n)], second[rng.integers(0, 10, n)]))
+
+
 def _dates(values) -> pd.Series:
     return pd.Series(pd.to_datetime(values)).astype("datetime64[us]")
 
@@ -93,7 +100,7 @@ def make_county(persons: int, seed: int) -> dict[str, pd.DataFrame]:
     roll = pd.DataFrame(
         {
             "person_id": pid,
-            "name": _text(np.full(n, "卓玛")),
+            "name": _names(np.random.default_rng(seed + 100), n),
             "household_id": hh.to_numpy()[hh_of],
             "division_code": _text(np.array(towns)[town_of_hh][hh_of]),
             "programme": _text(programme_of_hh[hh_of]),
@@ -144,6 +151,7 @@ def make_county(persons: int, seed: int) -> dict[str, pd.DataFrame]:
             "since": _dates(np.full(len(public), "2015-07-01")),
         }
     )
+    lists = other_departments(rng, roll, pay, seed)
     staff_ids = _ids(rng, 12)
     staff = _src(
         pd.DataFrame(
@@ -218,7 +226,74 @@ def make_county(persons: int, seed: int) -> dict[str, pd.DataFrame]:
         "relief_payments": pay,
         "deaths": deaths,
         "public_employees": employees,
+        **lists,
     }
+
+
+def other_departments(
+    rng: np.random.Generator, roll: pd.DataFrame, pay: pd.DataFrame, seed: int
+) -> dict[str, pd.DataFrame]:
+    """The lists of issue 19's rules: each names 1 % of the roll (and as many people on no roll)."""
+    n = max(len(roll) // 100, 1)
+    people = pd.concat([roll["person_id"].sample(n, random_state=seed), _ids(rng, n)], ignore_index=True)
+    k = len(people)
+    day = _dates(np.datetime64("2010-01-01") + rng.integers(0, 4000, k).astype("timedelta64[D]"))
+    out = {
+        "vehicles": pd.DataFrame(
+            {
+                "person_id": people,
+                "plate": _text([f"藏A{i:05d}" for i in range(k)]),
+                "registered_on": day,
+                "value_yuan": rng.integers(10, 200, k) * 1000.0,
+            }
+        ),
+        "real_estate": pd.DataFrame(
+            {"person_id": people, "area_m2": rng.integers(30, 200, k) * 1.0, "registered_on": day}
+        ),
+        "business_registrations": pd.DataFrame(
+            {
+                "person_id": people,
+                "role": _text(np.array(["法定代表人", "股东", "个体工商户"])[rng.integers(0, 3, k)]),
+                "registered_on": day,
+                "capital_yuan": rng.integers(0, 100, k) * 1000.0,
+            }
+        ),
+        "pensions": pd.DataFrame(
+            {"person_id": people, "monthly_yuan": rng.integers(300, 3000, k) * 1.0, "from": day}
+        ),
+        "housing_fund": pd.DataFrame(
+            {"person_id": people, "monthly_base_yuan": rng.integers(1000, 8000, k) * 1.0, "from": day}
+        ),
+        "case_workers": pd.DataFrame(
+            {
+                "person_id": _ids(rng, n),
+                "role": _text(["村委会成员"] * n),
+                "division_code": _text([f"{COUNTY}001"] * n),
+                "household_id": roll["household_id"].sample(n, random_state=seed + 2).to_numpy(),
+            }
+        ),
+        "relatives_filed": pd.DataFrame(
+            {"person_id": people[:n], "worker_person_id": people[n:].to_numpy(), "filed_on": day[:n]}
+        ),
+        "relatives": pd.DataFrame(
+            {
+                "person_id": people[n:].to_numpy(),
+                "relative_person_id": people[:n].to_numpy(),
+                "relation": _text(["子女"] * n),
+            }
+        ),
+        "other_programmes": pd.DataFrame(
+            {
+                "person_id": pay["person_id"].sample(k, random_state=seed).to_numpy(),
+                "programme": _text(
+                    np.array(["事实无人抚养儿童基本生活补贴", "残疾人生活补贴"])[rng.integers(0, 2, k)]
+                ),
+                "period": pay["period"].sample(k, random_state=seed + 1).to_numpy(),
+                "amount_yuan": np.full(k, 300.0),
+            }
+        ),
+    }
+    return {name: _src(frame, name) for name, frame in out.items()}
 
 
 def main() -> None:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
+from audit.exceptions import ParameterError
 from audit.findings import empty_register, to_register
+from audit.params import MonetaryUnit
 from audit.rules.evidence import finding_rows
-from audit.visit_sample import SAMPLE_COLUMNS, draw_sample
+from audit.visit_sample import SAMPLE_COLUMNS, draw_sample, monetary_unit_payments, mus_sample_size
 from fixtures.rule_tables import TOWN, TOWN2, frame, params
 
-P = params(verification_sample={"seed": 7, "per_stratum": 2})
+P = params(verification_sample={"seed": 7, "per_stratum": 2, "method": "stratified"})
 
 
 def _roll():
@@ -106,3 +109,71 @@ def test_an_empty_roll_gives_an_empty_sample_with_the_seed():
     sample = draw_sample(frame("beneficiaries"), empty_register(), P)
     assert sample.empty and tuple(sample.columns) == SAMPLE_COLUMNS
     assert sample.attrs["seed"] == 7
+
+
+# monetary-unit sampling ----------------------------------------------------------------------------
+
+MUS = {"confidence": 0.95, "tolerable_misstatement_yuan": 500000.0}
+
+
+def _payments(amounts):
+    rows = [
+        {"payment_id": f"P{i:03d}", "person_id": f"{h}-a", "household_id": h, "amount_yuan": a}
+        for i, (h, a) in enumerate(amounts)
+    ]
+    return frame("relief_payments", *rows)
+
+
+def test_mus_sample_size_from_confidence_and_tolerable_misstatement():
+    mus = MonetaryUnit(**MUS)
+    assert mus_sample_size(1_000_000, mus) == 6  # 1,000,000 x 2.996 / 500,000 = 5.99
+    assert mus_sample_size(500_000, mus) == 3  # 2.996
+    assert mus_sample_size(0, mus) == 0
+    assert mus_sample_size(1_000_000, MonetaryUnit(confidence=0.9, tolerable_misstatement_yuan=500000)) == 5
+
+
+def test_mus_draws_in_proportion_to_amount_and_always_takes_a_payment_above_the_interval():
+    # 1,000,000 in all: n = 6, interval 166,666.67; the 400,000 payment spans it twice or three times
+    amounts = [("1城00", 400000.0), ("1城01", 100.0), ("1城02", 100.0)] + [("1城03", 59980.0)] * 10
+    drawn = monetary_unit_payments(_payments(amounts), MonetaryUnit(**MUS), seed=7)
+    assert "P000" in set(drawn["payment_id"])
+    assert int(drawn.loc[drawn["payment_id"] == "P000", "hits"].iloc[0]) in (2, 3)
+    assert int(drawn["hits"].sum()) == 6
+    small = {"P001", "P002"}
+    seen = set()
+    for seed in range(200):  # 100 yuan of 1,000,000: each seed's chance is 0.06 %
+        seen |= small & set(
+            monetary_unit_payments(_payments(amounts), MonetaryUnit(**MUS), seed)["payment_id"]
+        )
+    assert len(seen) <= 1
+
+
+def test_mus_is_seeded_and_an_option_of_the_sample():
+    amounts = [(f"{t}{p}{i:02d}", 300.0 + i) for t in "12" for p in "城农" for i in range(10)]
+    p = params(
+        verification_sample={"seed": 7, "per_stratum": 2, "method": "monetary_unit",
+                             "monetary_unit": {"confidence": 0.95, "tolerable_misstatement_yuan": 5000.0}}
+    )  # fmt: skip
+    a = draw_sample(_roll(), empty_register(), p, payments=_payments(amounts))
+    b = draw_sample(_roll(), empty_register(), p, payments=_payments(amounts))
+    pd.testing.assert_frame_equal(a, b)
+    assert set(a["selection"]) == {"monetary_unit"}
+    # 12,180 x 2.996 / 5,000 = 7.3: 8 points 1,522.50 apart, each on another household's payment
+    assert len(a) == 8
+    assert tuple(a.columns) == SAMPLE_COLUMNS
+    other = draw_sample(_roll(), empty_register(), p, payments=_payments(amounts), seed=8)
+    assert set(other["household_id"]) != set(a["household_id"])
+    stratified = draw_sample(_roll(), empty_register(), p, payments=_payments(amounts), method="stratified")
+    assert set(stratified["selection"]) == {"random"}
+
+
+def test_mus_needs_payments_and_its_parameters():
+    p = params(
+        verification_sample={"seed": 7, "per_stratum": 2, "method": "stratified", "monetary_unit": None}
+    )
+    with pytest.raises(ParameterError, match="monetary_unit"):
+        draw_sample(
+            _roll(), empty_register(), p, method="monetary_unit", payments=_payments([("1城00", 1.0)])
+        )
+    with pytest.raises(ParameterError, match="relief payments"):
+        draw_sample(_roll(), empty_register(), params(), method="monetary_unit")

@@ -554,7 +554,10 @@ class CountyInspection(_Inspection):
         roll = self.tables["beneficiaries"]
         if roll is None:
             return pd.DataFrame()
-        return draw_sample(roll, self.findings(), self.params, seed=self.seed)
+        payments = None
+        if self.params.verification_sample.method == "monetary_unit":  # drawn by amount (issue 19)
+            payments = self.tables["relief_payments"]
+        return draw_sample(roll, self.findings(), self.params, seed=self.seed, payments=payments)
 
     def sample_section(self) -> P.Fragment:
         """The households drawn for home visits, and the seed that draws them again."""

@@ -42,7 +42,7 @@ import pandas as pd
 
 from audit.params import Params
 from audit.rules.evidence import finding_rows, no_findings, records, sources, text, yuan
-from audit.rules.measures import fen, fen_of, in_units, month_bounds
+from audit.rules.measures import fen, fen_of, group_keys, in_units, month_bounds, within
 from audit.rules.registry import NotRun, Outcome, rule
 from audit.rules.tables import Tables
 
@@ -67,7 +67,7 @@ def _assets(p: Params):
 def _members(roll: pd.DataFrame, persons: pd.Series) -> pd.DataFrame:
     """Roll rows of ``persons`` with the last day of each enrolment (``until``)."""
     cols = ["person_id", "name", "household_id", "division_code", "county_code", "household_size"]
-    rows = roll.loc[roll["person_id"].isin(persons), [*cols, "exited_on"]]
+    rows = roll.loc[within(roll["person_id"], persons), [*cols, "exited_on"]]
     until = rows["exited_on"].astype("datetime64[us]").fillna(_NEVER)
     return rows[cols].assign(until=until.to_numpy())
 
@@ -76,7 +76,7 @@ def _paid_since(pay: pd.DataFrame | None, since: pd.Series) -> pd.Series | None:
     """Fen paid per household (index of ``since``) for periods ending on or after its day."""
     if pay is None:
         return None
-    mine = pay.loc[pay["household_id"].isin(since.index)]
+    mine = pay.loc[within(pay["household_id"], since.index)]
     _, end = month_bounds(mine["period"])
     ok = (end.to_numpy() >= mine["household_id"].map(since).to_numpy()).astype(bool)
     paid = pd.Series(fen(mine["amount_yuan"])[ok]).groupby(mine["household_id"].to_numpy()[ok]).sum()
@@ -202,7 +202,7 @@ def real_estate_held(t: Tables, p: Params) -> pd.DataFrame:
     running = pd.Series(running, index=m.index).groupby(m["household_id"]).cumsum()
     over = running.to_numpy() > np.rint(per_person * 100) * size.to_numpy()
     crossed = m.loc[over].groupby("household_id")["registered_on"].min()
-    m = m.loc[m["household_id"].isin(crossed.index)]
+    m = m.loc[within(m["household_id"], crossed.index)]
     area = (
         pd.Series(np.rint(m["area_m2"].to_numpy() * 100), index=m.index).groupby(m["household_id"]).sum()
     ) / 100
@@ -328,7 +328,7 @@ def income_above_standard(t: Tables, p: Params) -> Outcome:
     # income per person against the standard: compare running total with standard x size
     over = in_units(running, unit) > in_units(m["standard_fen"].to_numpy() * size, unit)
     crossed = m.loc[over].groupby("household_id")["from"].min()
-    m = m.loc[m["household_id"].isin(crossed.index)]
+    m = m.loc[within(m["household_id"], crossed.index)]
     total = m.groupby("household_id")["income_fen"].sum()
     size_of = m.groupby("household_id")["household_size"].max().clip(lower=1)
     stand = m.groupby("household_id")["standard_fen"].first()
@@ -399,14 +399,14 @@ def relative_unfiled(t: Tables, p: Params) -> pd.DataFrame:
     links.append(same[["person_id", "worker_person_id", "relation"]])
     rel = t.get("relatives")
     if rel is not None:
-        ids = set(workers["person_id"].dropna())
-        a = rel.loc[rel["person_id"].isin(ids), ["relative_person_id", "person_id", "relation"]]
+        ids = workers["person_id"].dropna()
+        a = rel.loc[within(rel["person_id"], ids), ["relative_person_id", "person_id", "relation"]]
         a = a.set_axis(["person_id", "worker_person_id", "relation"], axis=1)
-        b = rel.loc[rel["relative_person_id"].isin(ids), ["person_id", "relative_person_id", "relation"]]
+        b = rel.loc[within(rel["relative_person_id"], ids), ["person_id", "relative_person_id", "relation"]]
         b = b.set_axis(["person_id", "worker_person_id", "relation"], axis=1)
         links += [a, b]
     link = pd.concat(links, ignore_index=True)
-    link = link.loc[link["person_id"].isin(people["person_id"])]
+    link = link.loc[within(link["person_id"], people["person_id"])]
     done = filed[["person_id", "worker_person_id"]].drop_duplicates().assign(_filed=True)
     link = link.merge(done, on=["person_id", "worker_person_id"], how="left")
     link = link.loc[link["_filed"].isna()].drop(columns="_filed")
@@ -420,7 +420,7 @@ def relative_unfiled(t: Tables, p: Params) -> pd.DataFrame:
         role=link["worker_person_id"].map(role["role"]).to_numpy(),
         worker_division=link["worker_person_id"].map(role["division_code"]).to_numpy(),
     )
-    per = roll.loc[roll["person_id"].isin(link["person_id"])].sort_values(["person_id", "programme"])
+    per = roll.loc[within(roll["person_id"], link["person_id"])].sort_values(["person_id", "programme"])
     per = per.groupby("person_id", sort=True).agg(
         name=("name", "first"),
         household_id=("household_id", "first"),
@@ -428,14 +428,17 @@ def relative_unfiled(t: Tables, p: Params) -> pd.DataFrame:
         county_code=("county_code", "first"),
         programmes=("programme", lambda s: sorted(set(s))),
     )
-    workers_of = {
-        q: records(g, ["worker_person_id", "role", "worker_division", "relation"])
-        for q, g in link.groupby("person_id", sort=True)
-    }
+    workers_of: dict[str, list[dict]] = {}
+    for q, r in zip(
+        link["person_id"],
+        records(link, ["worker_person_id", "role", "worker_division", "relation"]),
+        strict=True,
+    ):
+        workers_of.setdefault(q, []).append(r)
     pay = t.get("relief_payments")
     amount = np.full(len(per), np.nan)
     if pay is not None:
-        mine = pay.loc[pay["person_id"].isin(per.index)]
+        mine = pay.loc[within(pay["person_id"], per.index)]
         paid = pd.Series(fen(mine["amount_yuan"]), index=mine.index).groupby(mine["person_id"]).sum()
         amount = paid.reindex(per.index).fillna(0).to_numpy() / 100
     ids = per.index.to_series()
@@ -490,28 +493,25 @@ def exclusive_programmes(t: Tables, p: Params) -> pd.DataFrame:
             "not run: no exclusive programmes in the parameters file (relief.exclusive_programmes)",
         )
     pay, other = t["relief_payments"], t["other_programmes"]
-    named = {x for g in groups for x in g}
-    other = other.loc[other["programme"].isin(named) & other["person_id"].isin(pay["person_id"])]
+    named = sorted({x for g in groups for x in g})
+    other = other.loc[within(other["programme"], named) & within(other["person_id"], pay["person_id"])]
     if other.empty:
         return no_findings()
-    ours = pay.loc[pay["person_id"].isin(other["person_id"]) & pay["programme"].isin(named)]
+    ours = pay.loc[within(pay["person_id"], other["person_id"]) & within(pay["programme"], named)]
     cols = ["person_id", "programme", "period", "amount_yuan"]
     both = pd.concat(
-        [
-            ours[[*cols, "county_code"]].assign(list="relief_payments"),
-            other[cols].assign(list="other_programmes"),
-        ],
+        [ours[cols].assign(list="relief_payments"), other[cols].assign(list="other_programmes")],
         ignore_index=True,
     )
+    both["_key"] = group_keys(both, ["person_id", "period"])
+    both["_other"] = (both["list"] == "other_programmes").to_numpy()
     hits = []
     for g, members in enumerate(groups):
-        rows = both.loc[both["programme"].isin(members)]
-        per = rows.groupby(["person_id", "period"])
-        clash = (per["programme"].transform("nunique") > 1) & per["list"].transform(
-            lambda s: (s == "other_programmes").any()
-        ).astype(bool)
+        rows = both.loc[within(both["programme"], list(members))]
+        per = rows.groupby("_key")
+        clash = (per["programme"].transform("nunique") > 1) & per["_other"].transform("max").astype(bool)
         hits.append(rows.loc[clash.to_numpy(dtype=bool)].assign(group=g))
-    hit = pd.concat(hits, ignore_index=True)
+    hit = pd.concat(hits, ignore_index=True).drop(columns=["_key", "_other"])
     if hit.empty:
         return no_findings()
     hit = hit.sort_values(["person_id", "period", "list", "programme"], kind="mergesort")
@@ -525,12 +525,12 @@ def exclusive_programmes(t: Tables, p: Params) -> pd.DataFrame:
         if roll is not None
         else pd.DataFrame(index=persons, columns=["name", "household_id", "division_code"])
     )
-    paid_by = {
-        q: records(
-            g.drop_duplicates(["programme", "period", "list"]), ["period", "programme", "list", "amount_yuan"]
-        )
-        for q, g in hit.groupby("person_id", sort=True)
-    }
+    shown = hit.drop_duplicates(["person_id", "programme", "period", "list"])
+    paid_by: dict[str, list[dict]] = {}
+    for q, r in zip(
+        shown["person_id"], records(shown, ["period", "programme", "list", "amount_yuan"]), strict=True
+    ):
+        paid_by.setdefault(q, []).append(r)
     months = hit.groupby("person_id")["period"].nunique().reindex(persons)
     ids = pd.Series(persons, dtype="str")
     return finding_rows(

@@ -25,6 +25,7 @@ from rapidfuzz.distance import Levenshtein
 
 from audit.params import Params
 from audit.rules.evidence import finding_rows, no_findings, records, sources
+from audit.rules.measures import group_keys, within
 from audit.rules.registry import NotRun, rule
 from audit.rules.tables import Tables
 
@@ -59,22 +60,21 @@ def candidate_pairs(people: pd.DataFrame) -> pd.DataFrame:
     people = people.assign(birth=birth_dates(people["person_id"]))
     parts = []
     for key, label in (("division_code", "same_township"), ("bank_account", "same_account")):
-        side = people.loc[people[key].notna(), ["person_id", "birth", key]].drop_duplicates()
-        dup = side.loc[side.duplicated(["birth", key], keep=False)]
+        side = people.loc[people[key].notna().to_numpy(), ["person_id", "birth", key]].drop_duplicates()
+        dup = side.loc[pd.Series(group_keys(side, ["birth", key])).duplicated(keep=False).to_numpy()]
         if dup.empty:
             continue
         pairs = dup.merge(dup, on=["birth", key], suffixes=("_a", "_b"))
         pairs = pairs.loc[pairs["person_id_a"] < pairs["person_id_b"], ["person_id_a", "person_id_b"]]
-        parts.append(pairs.assign(link=label))
+        parts.append(pairs.assign(**{label: True}))
     if not parts:
         return pd.DataFrame({"person_id_a": [], "person_id_b": [], "links": []}, dtype=object)
-    out = pd.concat(parts, ignore_index=True).drop_duplicates()
-    return (
-        out.groupby(["person_id_a", "person_id_b"], sort=True)["link"]
-        .agg(lambda s: sorted(set(s)))
-        .rename("links")
-        .reset_index()
-    )
+    out = pd.concat(parts, ignore_index=True)
+    flags = [c for c in ("same_township", "same_account") if c in out]
+    out = out.assign(**{c: out[c].eq(True).to_numpy(dtype=bool) for c in flags})  # bool: cython max
+    out = out.groupby(["person_id_a", "person_id_b"], sort=True)[flags].max()
+    links = [[c for c, on in zip(flags, row, strict=True) if on] for row in out.to_numpy(dtype=bool)]
+    return out.reset_index()[["person_id_a", "person_id_b"]].assign(links=links)
 
 
 @rule(
@@ -112,7 +112,7 @@ def near_duplicate_people(t: Tables, p: Params) -> pd.DataFrame:
     pairs = pairs.loc[pairs["name_match"].notna()].reset_index(drop=True)
     if pairs.empty:
         return no_findings()
-    involved = roll.loc[roll["person_id"].isin(pd.concat([pairs["person_id_a"], pairs["person_id_b"]]))]
+    involved = roll.loc[within(roll["person_id"], pd.concat([pairs["person_id_a"], pairs["person_id_b"]]))]
     involved = involved.sort_values(["person_id", "programme"], kind="mergesort")
     cited = pd.Series(sources(involved, "beneficiaries"), index=involved.index, dtype=object)
     entries: dict[str, list[dict]] = {}

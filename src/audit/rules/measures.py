@@ -11,6 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 def fen(amounts: pd.Series) -> np.ndarray:
@@ -89,3 +91,26 @@ def group_keys(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
         key, _ = pd.factorize(key * max(len(uniques), 1) + codes.astype("int64"))
         key = key.astype("int64")
     return key
+
+
+def within(values: pd.Series, known: pd.Series | pd.Index | np.ndarray | list) -> np.ndarray:
+    """Whether each of ``values`` is among ``known`` (missing never is), by an Arrow hash lookup.
+
+    pandas' ``isin`` on Arrow-backed text turns ``known`` into a Python list first: a second
+    for a hundred thousand values, where this takes milliseconds.
+    """
+    if len(values) == 0:
+        return np.zeros(0, dtype=bool)
+    pool = pc.unique(arrow_text(known))
+    found = pc.is_in(arrow_text(values), value_set=pool, skip_nulls=True)
+    return found.to_numpy(zero_copy_only=False).astype(bool)
+
+
+def arrow_text(values: pd.Series | pd.Index | np.ndarray | list) -> pa.Array:
+    """Text values as one Arrow large_string array (no copy for Arrow-backed text)."""
+    array = getattr(values, "array", None)
+    if array is not None and hasattr(array, "__arrow_array__"):
+        arrow = array.__arrow_array__()
+        arrow = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
+        return arrow.cast(pa.large_string())
+    return pa.array(pd.Series(values, dtype="object").astype("str"), type=pa.large_string())

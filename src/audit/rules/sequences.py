@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from audit.params import Params
 from audit.rules.evidence import finding_rows, no_findings
+from audit.rules.measures import arrow_text
 from audit.rules.registry import NotRun, Outcome, rule
 from audit.rules.tables import Tables
 
@@ -44,16 +47,15 @@ def _numbering(p: Params):
 
 def split_numbers(values: pd.Series) -> tuple[pd.Series, np.ndarray, np.ndarray]:
     """Each value's text prefix, its trailing digits as an integer and their count (0: no digits)."""
-    parts = values.astype("str").str.extract(r"^(.*?)(\d{1,18})$")
-    head = parts[0]
-    digits = parts[1]
-    ok = digits.notna().to_numpy()
-    number = np.zeros(len(values), dtype="int64")
-    width = np.zeros(len(values), dtype="int64")
-    if ok.any():
-        number[ok] = digits[ok].astype("int64").to_numpy()
-        width[ok] = digits[ok].str.len().to_numpy()
-    return head.fillna(""), number, width
+    text = arrow_text(values)
+    parts = pc.extract_regex(text, pattern=r"^(?P<head>.*?)(?P<digits>\d{1,18})$")
+    matched = parts.is_valid()  # a value that does not end in digits gives a null struct
+    digits = pc.if_else(matched, parts.field("digits"), "")
+    head = pc.if_else(matched, parts.field("head"), "")
+    ok = matched.to_numpy(zero_copy_only=False)
+    number = pc.cast(pc.if_else(matched, digits, "0"), pa.int64()).to_numpy(zero_copy_only=False)
+    width = np.where(ok, pc.utf8_length(digits).to_numpy(zero_copy_only=False), 0)
+    return pd.Series(head.to_pandas(), index=values.index, dtype="str"), number, width.astype("int64")
 
 
 def _runs(keys: list[np.ndarray]) -> np.ndarray:
@@ -68,12 +70,14 @@ def _runs(keys: list[np.ndarray]) -> np.ndarray:
     return start
 
 
-def series_of(values: pd.Series, min_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
+def series_of(
+    values: pd.Series, min_length: int, split: tuple[pd.Series, np.ndarray, np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
     """Sorted order, series code per sorted row, running number per sorted row, digits k.
 
     None when no series of ``min_length`` numbers is found.
     """
-    head, number, width = split_numbers(values)
+    head, number, width = split_numbers(values) if split is None else split
     has = width > 0
     idx = np.flatnonzero(has)
     if len(idx) < min_length:
@@ -106,14 +110,15 @@ def gap_findings(
     """Findings for the series of ``frame[column]`` with gaps or duplicates, and notes."""
     cfg = _numbering(p)
     values = frame[column]
-    share = float((values.astype("str").str.contains(r"\d$", regex=True)).mean()) if len(values) else 0.0
+    split = split_numbers(values)
+    share = float((split[2] > 0).mean()) if len(values) else 0.0
     if len(values) == 0 or share < cfg.min_pattern_share:
         return (
             no_findings(),
             [f"{table}.{column} 未检查：编号不符合统一规则（{share:.0%} 以数字结尾）"],
             [f"{table}.{column} not tested: no numbering pattern ({share:.0%} end in digits)"],
         )
-    found = series_of(values, cfg.min_series_length)
+    found = series_of(values, cfg.min_series_length, split)
     if found is None:
         return no_findings(), [], []
     idx, group, lo, k = found
