@@ -494,7 +494,10 @@ def test_every_key_finding_shows_in_the_files(files):
         elif r.rule_id == "DQ":
             _assert_damaged(files, r)
         else:
-            assert r.rule_id in ("C5", "S9", "F10"), r.rule_id  # checked by the tests above
+            # checked by the tests above; issue 19's rules by the answer-key test
+            assert r.rule_id in ("C5", "S9", "F10", "C10", "C11", *(f"F{i}" for i in range(12, 20))), (
+                r.rule_id
+            )
 
 
 def _assert_damaged(files: Files, r) -> None:
@@ -554,7 +557,8 @@ def test_scale_multiplies_people_not_posts(tmp_path):
     assert contracts["positions"].sum() == 79
     assert sorted(key.loc[key["rule_id"] == "F9", "entity_id"]) == sorted(PARAMS.relief.published_statistics)
     counts = key["rule_id"].value_counts()
-    assert counts.drop(["C9", "F9"]).max() <= 5
+    # F18 also counts pairs of the larger roll's people born one day, names a character apart
+    assert counts.drop(["C9", "F9", "F18"]).max() <= 5
 
 
 # ----------------------------------------------------------------------------- ingest and CLI
