@@ -2,7 +2,7 @@
 
 Stratified by township and programme: in each stratum ``per_stratum`` enrolled households
 are drawn at random, seeded, so a rerun with the same seed draws the same households. On
-top of those, every household a finding of the relief rules (F1-F11) or S7 touches is
+top of those, every household a finding of the relief rules (F1-F19) or S7 touches is
 always visited; such a household does not use up its stratum's random draws.
 
 Monetary-unit sampling (``verification_sample.method: monetary_unit``, ACL's SAMPLE by
