@@ -172,7 +172,7 @@ def test_saving_writes_the_areas_register_with_full_values_and_its_results(count
     assert sorted(register["rule_id"]) == ["F2", "F3", "F5", "F8"]
     assert fx.P3_ID in " ".join(register["evidence"])  # restricted export: not masked
     results = pd.read_parquet(written["results"])
-    assert set(results["area"]) == {"F"} and len(results) == 10
+    assert set(results["area"]) == {"F"} and len(results) == 18  # the F rules with a county part
 
 
 @pytest.fixture(scope="module")
