@@ -7,7 +7,7 @@ import json
 import pytest
 
 from audit.rules import run_rule
-from rule_tables import COUNTY, TOWN, TOWN2, frame, one_township, params, resident_id
+from fixtures.rule_tables import COUNTY, TOWN, TOWN2, frame, one_township, params, resident_id
 
 P = params()
 ONE = resident_id(seq="011")

@@ -8,7 +8,7 @@ import pandas as pd
 
 from audit.rules import run_rule
 from audit.rules.duplicates import birth_dates, name_match, pinyin
-from rule_tables import COUNTY, TOWN, TOWN2, frame, params, resident_id
+from fixtures.rule_tables import COUNTY, TOWN, TOWN2, frame, params, resident_id
 
 P = params()
 

@@ -8,7 +8,7 @@ import pandas as pd
 
 from audit.rules import run_rule
 from audit.rules.sequences import series_of, split_numbers
-from rule_tables import COUNTY, frame, params, resident_id
+from fixtures.rule_tables import COUNTY, frame, params, resident_id
 
 P = params()
 ONE = resident_id(seq="011")
