@@ -142,6 +142,19 @@ def test_rejections_name_file_sheet_row_and_column(result):
     assert held.loc[8, "county_code"] == "540102"
 
 
+def test_money_not_audited_is_counted_by_table_and_county(result):
+    unaudited = Store.open(result.store).unaudited()
+    assert unaudited.values.tolist() == [
+        ["contracts", "540103", 1, 500.125],  # 3 decimals, as found
+        ["beneficiaries", "540102", 1, 0.0],  # no amount
+        ["relief_payments", "", 1, 800.0],  # a field missing: no county could be told
+        ["relief_payments", "540102", 2, 500.0],  # lost digits (500) and "abc" (a row, no yuan)
+    ]
+    assert Store.open(result.store).unaudited(["540103"]).values.tolist() == [
+        ["contracts", "540103", 1, 500.125]
+    ]
+
+
 def test_repairs_and_skipped_rows_are_logged_once_per_kind(result):
     log = result.quality
     repaired = log[log["action"] == "repaired"]

@@ -293,6 +293,16 @@ def test_c7_one_day_in_post_fills_the_month():
     assert found("C7", contracts=frame("contracts", {}), staff=staff, fund_payments=_monthly()).empty
 
 
+def test_c7_a_worker_filed_in_another_countys_partition_fills_this_countys_contract():
+    # Posted in a township of OTHER, so filed there; paid under COUNTY's contract HT-1.
+    staff = frame("staff", {"staff_id": "A", "county_code": OTHER, "post_code": "540103001"})
+    assert found("C7", contracts=frame("contracts", {}), staff=staff, fund_payments=_monthly()).empty
+    alone = frame(
+        "staff", {"staff_id": "A", "county_code": OTHER, "post_code": "540103001", "contract_id": "HT-9"}
+    )
+    assert not found("C7", contracts=frame("contracts", {}), staff=alone, fund_payments=_monthly()).empty
+
+
 def test_c7_staff_of_another_contract_do_not_fill():
     staff = frame("staff", {"staff_id": "A", "contract_id": "HT-2"})
     f = found("C7", contracts=frame("contracts", {}), staff=staff, fund_payments=_monthly())

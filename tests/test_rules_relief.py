@@ -290,6 +290,26 @@ def test_f7_one_account_for_two_households():
     assert evidence(f)["household_ids"] == ["H1", "H2"]
 
 
+def test_f7_an_account_paid_for_households_of_two_counties_is_found_city_wide_one_row_per_county():
+    pay = payments(
+        {"household_id": "H1"},
+        {"person_id": TWO, "household_id": "H2", "county_code": OTHER, "amount_yuan": 500.0},
+        {"person_id": THREE, "household_id": "H3", "bank_account": "6217000000000003"},
+        {"person_id": THREE, "household_id": "H3", "county_code": OTHER, "bank_account": "6217000000000003"},
+    )
+    assert found("F7", relief_payments=pay).empty  # one household a county: nothing to see in either
+    assert run("F7", county=OTHER, relief_payments=pay).findings.empty
+    f = found("F7", scope="city", relief_payments=pay)
+    # H3's account in two counties is one household: not shared
+    assert f[["county_code", "entity_id", "amount_yuan"]].values.tolist() == [
+        [COUNTY, "6217000000000001", pay["amount_yuan"].iloc[0]],
+        [OTHER, "6217000000000001", 500.0],
+    ]
+    assert f["finding_id"].nunique() == 2
+    assert evidence(f)["household_ids"] == ["H1", "H2"]
+    assert evidence(f)["counties"] == [COUNTY, OTHER]
+
+
 # F8 ------------------------------------------------------------------------------------------
 
 

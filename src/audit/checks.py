@@ -21,7 +21,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit import identifiers, textkeys
-from audit.contract import CITY_CODE
 
 CheckFn = Callable[..., pd.Series]
 
@@ -105,12 +104,19 @@ def dates_ordered(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
     return ~(df[last] < df[first]).fillna(False).astype(bool)
 
 
-def division_parent(df: pd.DataFrame, columns: Sequence[str]) -> pd.Series:
-    """Wrong parent code: 540100 for a county, the first 6 digits of the code for a township."""
+def division_parent(df: pd.DataFrame, columns: Sequence[str], city_code: str | None = None) -> pd.Series:
+    """Wrong parent code: the city's code for a county, the first 6 digits of the code for a township.
+
+    The city is ``city_code`` when known (the parameters file's, or the register's root);
+    otherwise a county's parent is any city-level code (6 digits ending in 00).
+    """
     code, parent = columns
     consistent = identifiers.parent_consistent(df[code], df[parent])
     township = (df[code].str.len() == 9).fillna(False).astype(bool)
-    of_city = (df[parent] == CITY_CODE).fillna(False).astype(bool)
+    if city_code is not None:
+        of_city = (df[parent] == city_code).fillna(False).astype(bool)
+    else:
+        of_city = df[parent].str.fullmatch(r"\d{4}00").fillna(False).astype(bool)
     return (consistent & (township | of_city)) | df[code].isna() | df[parent].isna()
 
 
@@ -164,7 +170,7 @@ def forget_known() -> None:
 
 
 def post_known(s: pd.Series, known: pd.Series) -> pd.Series:
-    """Neither a township in the division register nor the city bureau (540100)."""
+    """Neither a township in the division register nor the city bureau (the city's own code)."""
     return _known(s, known)
 
 
@@ -218,9 +224,9 @@ _ZH = {
     "one_of": "不是允许的取值之一：{allowed}。",
     "at_least": "小于 {minimum}。",
     "dates_ordered": "{last_zh}早于{first_zh}。",
-    "division_parent": "上级代码错误：县级单位应为 540100，乡镇应为本代码前6位。",
+    "division_parent": "上级代码错误：县级单位应为所在市的代码，乡镇应为本代码前6位。",
     "division_level": "级别与代码不符：6位代码应为 county，9位代码应为 township。",
-    "post_known": "既不是行政区划表中的乡镇，也不是市局（540100）。",
+    "post_known": "既不是行政区划表中的乡镇，也不是市本级（本市代码）。",
     "township_known": "不是行政区划表中的乡镇。",
     "contract_known": "合同表中没有此编号的合同。",
     "on_roll": "此人不在救助对象名册中。",

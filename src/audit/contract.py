@@ -73,9 +73,6 @@ class Table:
         return tuple(c.name for c in self.columns)
 
 
-CITY_CODE = "540100"
-"""The city (Lhasa) itself: parent of every county and post code of the city bureau."""
-
 COUNTY_KINDS = ("区", "县", "开发区", "园区")
 TOWNSHIP_KINDS = ("乡", "镇", "街道")
 CONTRACTOR_TYPES = ("社会组织", "劳务公司", "事业单位", "其他")
@@ -93,7 +90,7 @@ _COUNTY = Column(
     "county_code",
     "县区代码",
     Kind.CODE,
-    "6-digit code of the county-level unit the row belongs to (540100 for the city bureau)",
+    "6-digit code of the county-level unit the row belongs to (the city's own code for the city bureau)",
     aliases=("县(区)代码", "区县代码"),
 )
 
@@ -131,7 +128,7 @@ TABLES: dict[str, Table] = {
                     "parent_code",
                     "上级代码",
                     Kind.CODE,
-                    "540100 for a county; the county's code (first 6 digits) for a township",
+                    "the city's code for a county; the county's code (first 6 digits) for a township",
                 ),
                 _county(False),
             ),
@@ -207,7 +204,7 @@ TABLES: dict[str, Table] = {
                     "post_code",
                     "岗位所在地代码",
                     Kind.CODE,
-                    "a township code, or 540100 for the city bureau",
+                    "a township code, or the city's own code for the city bureau",
                 ),
                 Column("hired_on", "到岗日期", Kind.DATE, "first day in post"),
                 Column(

@@ -55,6 +55,14 @@ _LABELS: dict[str, tuple[str, str]] = {
         "Can be closed: {n} findings are no longer found in this data (audit track close).",
     ),
     "followup.none_closable": ("没有可销号的问题。", "No finding can be closed."),
+    "summary.unaudited": (
+        "未经审计的数据（因无法读取或不可信而隔离的行及其金额）",
+        "Not audited: rows quarantined because they could not be read or trusted, and their yuan",
+    ),
+    "summary.unaudited_none": (
+        "所有数据均已审计：没有隔离的行。",
+        "Every row was audited: none was quarantined.",
+    ),
     # areas
     "area.C": ("购买服务合同与资金", "Purchased-service contracts and funding"),
     "area.S": ("乡镇民政所人员配备", "Staffing of township offices"),
@@ -104,6 +112,7 @@ _LABELS: dict[str, tuple[str, str]] = {
     "col.message": ("说明", "Message"),
     "col.action": ("处理", "Action"),
     "col.rows": ("行数", "Rows"),
+    "col.yuan": ("金额（元）", "Yuan"),
     "col.sha256": ("SHA-256", "SHA-256"),
     "col.rows_read": ("读取行数", "Rows read"),
     "col.rows_loaded": ("入库行数", "Rows loaded"),

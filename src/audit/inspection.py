@@ -366,6 +366,18 @@ class _Inspection:
         """Appendix: input file hashes, parameters, package versions, code revision, run time."""
         return self._fragment(self._provenance_html(), "provenance")
 
+    def _unaudited_table(self, counties: list[str] | None) -> str:
+        """Money no rule saw: quarantined rows and their yuan by table and county (``Store.unaudited``)."""
+        t = self._t
+        frame = self.store.unaudited(counties)
+        html = P.heading(t("summary.unaudited"), 3)
+        if frame.empty:
+            return html + P.paragraph(t("summary.unaudited_none"), "audit-note")
+        frame = frame.assign(table=[self._table_name(n) for n in frame["table"]])
+        headers = {"table": t("col.table"), "county_code": t("col.county"), "rows": t("col.rows")}
+        headers |= {"yuan": t("col.yuan")}
+        return html + P.table(frame, headers, formats={"rows": P.count, "yuan": P.yuan})
+
     def _write_results(self, results: pd.DataFrame, stem: str) -> Path:
         out = self.spec.out
         out.mkdir(parents=True, exist_ok=True)
@@ -465,6 +477,7 @@ class CountyInspection(_Inspection):
         html = P.heading(t("summary.heading"), 2)
         html += P.heading(t("summary.by_severity"), 3)
         html += _severity_area_table(findings, self.lang)
+        html += self._unaudited_table([self.county])
         html += P.heading(t("summary.rules"), 3) + self._results_table(self.results())
         if self._tracked is not None:
             html += self._follow_up_html()
@@ -658,6 +671,7 @@ class CityInspection(_Inspection):
             places = "、".join(self._place(c) for c in sorted(self.spec.excluded))
             html += P.paragraph(t("city.excluded", counties=places), "audit-banner")
         html += P.table(frame, headers, formats=formats)
+        html += self._unaudited_table(None)
         html += P.heading(t("summary.rules"), 3) + self._results_table(self.own_run.results)
         return self._fragment(html, "summary")
 

@@ -32,6 +32,7 @@ from audit.exceptions import ParameterError
 from audit.findings import combine_registers, read_register, write_register
 from audit.params import Params, load_params, params_digest
 from audit.rules import RuleRun, run_rules
+from audit.rules.tables import JOINS
 from audit.store import MANIFEST, Store
 
 FOLDER = "rules"
@@ -58,8 +59,21 @@ class Tables(Mapping[str, "pd.DataFrame | None"]):
             raise KeyError(name)
         if name not in self._read:
             whole = TABLES[name].reference or self.counties is None
-            self._read[name] = self.store.read(name, None if whole else self.counties)
+            if not whole and name in JOINS and self.store.has(name):
+                self._read[name] = self._joined(name)
+            else:
+                self._read[name] = self.store.read(name, None if whole else self.counties)
         return self._read[name]
+
+    def _joined(self, name: str) -> pd.DataFrame:
+        """The counties' rows of ``name`` and the rows of other partitions their joins need (``JOINS``)."""
+        every = self.store.read(name)  # the tables joined across partitions are small (staff)
+        other, column = JOINS[name]
+        mine = every["county_code"].isin(self.counties).to_numpy(dtype=bool)
+        theirs = self[other]
+        if theirs is not None:
+            mine |= every[column].isin(theirs[column]).to_numpy(dtype=bool)
+        return every if mine.all() else every.loc[mine].reset_index(drop=True)
 
     def __iter__(self) -> Iterator[str]:
         return iter(TABLES)

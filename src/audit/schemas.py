@@ -33,7 +33,7 @@ import pandera.pandas as pa
 import pyarrow
 
 from audit import checks, textkeys
-from audit.contract import CITY_CODE, TABLES, Column, Kind, Table
+from audit.contract import TABLES, Column, Kind, Table
 from audit.vocabulary import PURCHASE
 
 QUARANTINE = "quarantine"
@@ -370,14 +370,17 @@ def _column_jobs(table: Table, col: pa.Column, s: pd.Series) -> list[_Job]:
     return jobs
 
 
-def _frame_job(table: Table, check: pa.Check, df: pd.DataFrame) -> _Job:
+def _frame_job(table: Table, check: pa.Check, df: pd.DataFrame, city_code: str | None = None) -> _Job:
     """A check across columns, reported against its last column with every compared value."""
     columns = check.statistics["columns"]
     fn = checks.FRAME_CHECKS[check.name]
+    kwargs = dict(check.statistics)
+    if check.name == "division_parent":
+        kwargs["city_code"] = city_code
     return _Job(
         columns[-1],
         check.name,
-        lambda: ~fn(df, **check.statistics).to_numpy(dtype=bool),
+        lambda: ~fn(df, **kwargs).to_numpy(dtype=bool),
         lambda bad: _joined(df, columns, bad),
         message_fields(table, check.name, check.statistics),
     )
@@ -438,11 +441,12 @@ def _run(jobs: list[_Job], rows: int) -> list[np.ndarray]:
     return failing
 
 
-def validate(table: str, df: pd.DataFrame) -> Validation:
+def validate(table: str, df: pd.DataFrame, *, city_code: str | None = None) -> Validation:
     """Check ``df`` against the schema of ``table``; every failure becomes a row, nothing is raised.
 
     A required column that is missing, or a column of the wrong dtype, is one failure with
-    an NA index and its row checks are not run. Extra columns are allowed.
+    an NA index and its row checks are not run. Extra columns are allowed. ``city_code``:
+    the city a county of the divisions must belong to (None: any city).
     """
     if table not in SCHEMAS:
         raise KeyError(f"no table {table!r} in the contract; known: {', '.join(SCHEMAS)}")
@@ -463,7 +467,7 @@ def validate(table: str, df: pd.DataFrame) -> Validation:
         usable.add(name)
         jobs.extend(_column_jobs(contract, col, df[name]))
     jobs.extend(
-        _frame_job(contract, check, df)
+        _frame_job(contract, check, df, city_code)
         for check in schema.checks
         if usable.issuperset(check.statistics["columns"])
     )
@@ -497,8 +501,13 @@ def _townships(tables: Mapping[str, pd.DataFrame]) -> pd.Series | None:
 
 
 def _posts(tables: Mapping[str, pd.DataFrame]) -> pd.Series | None:
+    """The townships of the register, and the city's own code (the parent of its counties)."""
     townships = _townships(tables)
-    return None if townships is None else pd.concat([townships, pd.Series([CITY_CODE])])
+    if townships is None or "parent_code" not in tables["divisions"].columns:
+        return None
+    divisions = tables["divisions"]
+    cities = divisions.loc[divisions["level"] == "county", "parent_code"].dropna().drop_duplicates()
+    return pd.concat([townships, cities.astype(townships.dtype)], ignore_index=True)
 
 
 def _column_of(table: str, column: str) -> Callable[[Mapping[str, pd.DataFrame]], pd.Series | None]:
@@ -535,7 +544,7 @@ REFERENCES: tuple[Reference, ...] = (
         "post_code",
         "post_known",
         _posts,
-        "a township in divisions, or 540100",
+        "a township in divisions, or the city's own code",
         why="S2 reports posts at codes outside the register; without the row S1 would see a vacancy",
         rule="S2",
     ),

@@ -261,6 +261,50 @@ class Store:
         data = pq.read_table(path) if path.exists() else schema.empty_table()
         return to_frame(data, schema)
 
+    def unaudited(self, counties: Iterable[str] | None = None) -> pd.DataFrame:
+        """Money no rule saw: the quarantined rows and their yuan, per table and county.
+
+        One row per table and county that has quarantined rows (``county_code`` empty when
+        it could not be told), with ``rows`` and ``yuan``: the sum of the amounts as found
+        that can be read as a number (an amount that cannot be read counts as a row, not as
+        yuan). With ``counties``, only those counties' rows.
+        """
+        parts = []
+        wanted = None if counties is None else {str(c) for c in counties}
+        for table in self.tables():
+            held = self.quarantine(table)
+            if held.empty:
+                continue
+            county = held["county_code"].fillna("").astype("str")
+            if wanted is not None:
+                held, county = held[county.isin(wanted).to_numpy()], county[county.isin(wanted).to_numpy()]
+                if held.empty:
+                    continue
+            amount = held["amount_yuan"] if "amount_yuan" in held else pd.Series(np.nan, index=held.index)
+            yuan = pd.to_numeric(amount.astype("str").str.replace(",", "", regex=False), errors="coerce")
+            frame = pd.DataFrame({"county_code": county.to_numpy(), "yuan": yuan.fillna(0.0).to_numpy()})
+            grouped = frame.groupby("county_code", sort=True)["yuan"].agg(["size", "sum"]).reset_index()
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "table": table,
+                        "county_code": grouped["county_code"].astype("str"),
+                        "rows": grouped["size"].astype("int64"),
+                        "yuan": grouped["sum"].astype("float64"),
+                    }
+                )
+            )
+        if not parts:
+            return pd.DataFrame(
+                {
+                    "table": pd.Series([], dtype="str"),
+                    "county_code": pd.Series([], dtype="str"),
+                    "rows": pd.Series([], dtype="int64"),
+                    "yuan": pd.Series([], dtype="float64"),
+                }
+            )
+        return pd.concat(parts, ignore_index=True)
+
 
 class StoreWriter:
     """Builds a store in a hidden sibling folder and renames it into place on commit.

@@ -156,6 +156,20 @@ class BatchSummary:
         return not self.failed and not self.findings_error
 
 
+def _unaudited(store: Path) -> list[dict[str, Any]]:
+    """Quarantined rows and yuan by table and county (``Store.unaudited``), for the index."""
+    from audit.store import Store  # late, as in `_county_names`
+
+    try:
+        frame = Store.open(store).unaudited()
+    except Exception:  # a damaged store already failed its county, named; the index must still be written
+        return []
+    return [
+        {"table": str(r.table), "county_code": str(r.county_code), "rows": int(r.rows), "yuan": float(r.yuan)}
+        for r in frame.itertuples(index=False)
+    ]
+
+
 def _county_names(store: Path) -> dict[str, str]:
     """County names from the store's register of divisions, for the index (none if it has none)."""
     from audit.store import Store
@@ -205,6 +219,7 @@ def finish_run(
             "finished_utc": utc_text(finished),
             "seconds": (finished - started).total_seconds(),
             "city_code": params.city_code,
+            "unaudited": _unaudited(options.store),
             "executor": where,
             "code": {**code_revision(), "digest": code},
             "versions": package_versions(),

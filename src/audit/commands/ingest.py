@@ -24,6 +24,7 @@ class Options:
     keep_going: bool = False
     today: dt.date | None = None
     leave_out: tuple[str, ...] = ()
+    params: Path | None = None
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -52,6 +53,20 @@ def add_common(parser: argparse.ArgumentParser) -> None:
         help="a partial audit: a table the submission need not hold (repeat for several); "
         "by default every table of a full audit is required",
     )
+    parser.add_argument(
+        "--params",
+        metavar="FILE",
+        help="parameters file whose city_code is the city's (default: the root of the divisions register)",
+    )
+
+
+def city_of(params: Path | None) -> dict[str, str]:
+    """The ``city_code`` and ``city_from`` arguments of ingest for ``--params`` (none without it)."""
+    if params is None:
+        return {}
+    from audit.params import load_params
+
+    return {"city_code": load_params(params).city_code, "city_from": f"the parameters file {params}"}
 
 
 def parse_leave_out(names: list[str]) -> tuple[str, ...]:
@@ -86,6 +101,7 @@ def parse_today(text: str | None) -> dt.date | None:
 
 def options(ns: argparse.Namespace) -> Options:
     """Turn parsed arguments into :class:`Options`."""
+    params = Path(ns.params) if ns.params else None
     return Options(
         Path(ns.source),
         Path(ns.store),
@@ -93,6 +109,7 @@ def options(ns: argparse.Namespace) -> Options:
         ns.keep_going,
         parse_today(ns.today),
         parse_leave_out(ns.leave_out),
+        params,
     )
 
 
@@ -109,6 +126,7 @@ def run(options: Options) -> int:
         progress=lambda line: print(line, file=sys.stderr),
         required=SUBMITTED_TABLES,
         leave_out=options.leave_out,
+        **city_of(options.params),
     )
     print(summary(result))
     if partial_note(options.leave_out):

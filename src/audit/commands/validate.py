@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from audit.commands.ingest import add_common, parse_leave_out, parse_today, partial_note
+from audit.commands.ingest import add_common, city_of, parse_leave_out, parse_today, partial_note
 from audit.exceptions import EXIT_FINDINGS, EXIT_INPUT, EXIT_OK
 
 NAME = "validate"
@@ -23,6 +23,7 @@ class Options:
     strict: bool = False
     today: dt.date | None = None
     leave_out: tuple[str, ...] = ()
+    params: Path | None = None
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +34,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def options(ns: argparse.Namespace) -> Options:
     """Turn parsed arguments into :class:`Options`."""
-    return Options(Path(ns.source), ns.strict, parse_today(ns.today), parse_leave_out(ns.leave_out))
+    params = Path(ns.params) if ns.params else None
+    return Options(Path(ns.source), ns.strict, parse_today(ns.today), parse_leave_out(ns.leave_out), params)
 
 
 def run(options: Options) -> int:
@@ -49,6 +51,7 @@ def run(options: Options) -> int:
         keep_going=True,
         required=SUBMITTED_TABLES,
         leave_out=options.leave_out,
+        **city_of(options.params),
     )
     print(summary(result))
     if partial_note(options.leave_out):

@@ -60,7 +60,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-from audit.contract import CITY_CODE, EDUCATION_LEVELS, PROGRAMMES
+from audit.contract import EDUCATION_LEVELS, PROGRAMMES
 from audit.demo.people import (
     USCC_ALPHABET,
     USCC_WEIGHTS,
@@ -71,7 +71,7 @@ from audit.demo.people import (
     resident_ids,
 )
 from audit.demo.people import uscc as make_uscc
-from audit.demo.register import OFFICES
+from audit.demo.register import CITY_CODE, OFFICES
 from audit.demo.relief import DAY, Chunk, Extra, Patches, Roll
 from audit.params import Params
 from audit.vocabulary import COUNTY_BUDGET, PURCHASE, RELIEF, SPECIAL_FUND

@@ -17,9 +17,8 @@ from fractions import Fraction
 import numpy as np
 import pandas as pd
 
-from audit.contract import CITY_CODE
 from audit.demo.people import names, resident_ids, uscc
-from audit.demo.register import COUNTIES, COUNTY_BY_CODE, OFFICES
+from audit.demo.register import CITY_CODE, COUNTIES, COUNTY_BY_CODE, OFFICES
 from audit.vocabulary import COUNTY_BUDGET, PURCHASE, RELIEF, SPECIAL_FUND
 
 AUDIT_MONTHS = tuple(range(1, 13))

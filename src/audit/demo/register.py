@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from audit.contract import CITY_CODE
+CITY_CODE = "540100"
+"""The demo city's code (Lhasa), as ``params/lhasa-2020.yaml`` has it: parent of every county."""
+
 
 OLD_DUILONG_COUNTY = "540103"
 """堆龙德庆区, until 2015 堆龙德庆县 (540125): older residents' IDs still carry the old code."""

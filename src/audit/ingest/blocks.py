@@ -8,8 +8,8 @@ them known, and each block reports them as one validation of the whole table wou
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from types import ModuleType
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,11 @@ class BlockKeys:
         self.marked = {c: [] for c in repeats}
 
     def unique_across_blocks(
-        self, schemas: ModuleType, table: str, candidates: pd.DataFrame, found: pd.DataFrame
+        self,
+        validate: Callable[[str, pd.DataFrame], object],
+        table: str,
+        candidates: pd.DataFrame,
+        found: pd.DataFrame,
     ) -> pd.DataFrame:
         """Note the keys of a block's rows, and add the failures of keys known to repeat in other blocks.
 
@@ -110,7 +114,7 @@ class BlockKeys:
             copies.append(copy)
         copy = pd.concat(copies)
         copy.index = pd.RangeIndex(-len(copy), 0)  # labels no row of the block has
-        again = failures(schemas.validate(table, pd.concat([candidates[either], copy])))
+        again = failures(validate(table, pd.concat([candidates[either], copy])))
         again = again[again["index"].notna() & (again["index"] >= 0)]
         seen = set(zip(found["index"], found["column"], found["check"], strict=True))
         fresh = [k not in seen for k in zip(again["index"], again["column"], again["check"], strict=True)]

@@ -2,11 +2,19 @@
 
 A row's county is its own ``county_code``, else the county the sheet is named after, else
 what its table's rules derive (:data:`RULES`): the first six digits of a code column (a
-division's, an office's, a roll entry's township, a staff post), or for a relief payment
-the county whose roll its person is on. Every rule that is about one table, and what
-ingest learns from a table for later ones (county names from the divisions, the roll
-from the beneficiaries), is written here, in one registry keyed by table name; the block
-loop of :mod:`audit.ingest.run` knows no table by name.
+division's, an office's, a roll entry's township); a staff row takes its post's county
+when the post is in the register, else its contract's (a post outside the register is
+S2's finding, and the contract's county must still count the worker for C3/C7/C8). A relief payment without
+a county takes, in this order, the county of its household on the roll, of its person when
+that person is on one county's roll only, of its bank account on the roll, the
+submission's single county; otherwise it is *unattributed* and filed under the city's own
+code, the partition the city roll-up audits (with the city bureau's rows). A payment to
+someone on no roll is so never quarantined: F1 judges it where it is filed.
+
+Every rule that is about one table, and what ingest learns from a table for later ones
+(county names from the divisions, the roll from the beneficiaries), is written here, in
+one registry keyed by table name; the block loop of :mod:`audit.ingest.run` knows no
+table by name.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit.contract import CITY_CODE, TABLES
+from audit.contract import TABLES
 from audit.ingest.blocks import arrow_text
 from audit.repairs import Issue
 from audit.store import partitioned
@@ -31,9 +39,12 @@ _CODE = r"\d{6}(?:\d{3})?"
 
 
 @dataclass(frozen=True)
-class CountyRules:
+class TableRules:
     """How the rows of one table find their county, and what ingest learns from them.
 
+    ``exact_copies``: a row that repeats an earlier row of the table exactly is quarantined
+    as a copy and the first kept (a reference list, where a repeated key would otherwise
+    quarantine every copy and lose the fact to the rules).
     ``code_column``: the code whose first six digits give a row's county when it has none.
     ``source``: the column whose own failure explains an unknown county (default the code
     column). ``unknown``: why a county is unknown, English and Chinese (default: the code
@@ -49,16 +60,22 @@ class CountyRules:
     stored: Callable[[Counties, pd.DataFrame], None] | None = None
     closed: Callable[[Counties], None] | None = None
     dropped: Callable[[Counties], None] | None = None
+    exact_copies: bool = False
 
 
 class Counties:
     """What an ingest knows about counties: their names, and who is on which county's roll."""
 
-    def __init__(self, city_code: str = CITY_CODE) -> None:
-        self.city_code = city_code
+    def __init__(self, city_code: str | None = None, city_from: str = "") -> None:
+        self.city_code = city_code  # None until the parameters or the divisions register tell
+        self.city_from = city_from if city_code is not None else ""
         self.names: dict[str, str] = {}  # county-level division names -> code
         self.roll_parts: list[pd.DataFrame] = []
         self.roll: Roll | None = None
+        self.seen: set[str] = set()  # counties of the rows stored so far (the city's code aside)
+        self.rows: dict[str, set[int]] = {}  # table -> hashes of its rows so far, where copies are found
+        self.townships: set[str] = set()  # township codes of the divisions register
+        self.contracts: dict[str, str] = {}  # contract number -> the contract's county
 
     def sheet_county(self, sheet: str) -> str | None:
         """The county a sheet is named after (a 6-digit code, or a county name in the divisions)."""
@@ -84,7 +101,7 @@ class Counties:
             county = pd.Series(pa.nulls(n, pa.string()).to_pandas(), dtype="str")
         if sheet_county:
             county = county.fillna(sheet_county)
-        rules = RULES.get(table, CountyRules())
+        rules = RULES.get(table, TableRules())
         source = rules.code_column
         if source and source in typed and county.isna().any():
             code = typed[source]
@@ -99,12 +116,12 @@ class Counties:
 
     def source(self, table: str) -> str | None:
         """The column whose failure already explains a row's unknown county."""
-        rules = RULES.get(table, CountyRules())
+        rules = RULES.get(table, TableRules())
         return rules.source or rules.code_column
 
     def unknown(self, table: str) -> Issue:
         """The log's reason for a row whose county cannot be told."""
-        rules = RULES.get(table, CountyRules())
+        rules = RULES.get(table, TableRules())
         source = rules.unknown
         if source is None and rules.code_column is not None:
             column = TABLES[table].column(rules.code_column)
@@ -121,19 +138,35 @@ class Counties:
 
     def stored(self, table: str, store: pd.DataFrame) -> None:
         """A block of ``table`` was stored (``store``: all its rows, quarantined ones too)."""
-        hook = RULES.get(table, CountyRules()).stored
+        if table != "relief_payments" and "county_code" in store:
+            self.seen.update(str(c) for c in store["county_code"].dropna().unique() if c != self.city_code)
+        hook = RULES.get(table, TableRules()).stored
         if hook is not None:
             hook(self, store)
 
     def closed(self, table: str) -> None:
         """Every block of ``table`` was stored."""
-        hook = RULES.get(table, CountyRules()).closed
+        hook = RULES.get(table, TableRules()).closed
         if hook is not None:
             hook(self)
 
+    def copies(self, table: str, store: pd.DataFrame) -> np.ndarray | None:
+        """Where a row repeats an earlier row of ``table`` exactly (None: the table keeps copies)."""
+        if not RULES.get(table, TableRules()).exact_copies:
+            return None
+        columns = [c.name for c in TABLES[table].columns if c.name in store]
+        hashes = pd.util.hash_pandas_object(store[columns], index=False).to_numpy()
+        seen = self.rows.setdefault(table, set())
+        out = np.zeros(len(hashes), dtype=bool)
+        for i, h in enumerate(hashes.tolist()):  # reference lists are short
+            out[i] = h in seen
+            seen.add(h)
+        return out
+
     def dropped(self, table: str) -> None:
-        """``table`` failed: forget what was learnt from it."""
-        hook = RULES.get(table, CountyRules()).dropped
+        """``table`` failed, or is read again: forget what was learnt from it."""
+        self.rows.pop(table, None)
+        hook = RULES.get(table, TableRules()).dropped
         if hook is not None:
             hook(self)
 
@@ -146,8 +179,53 @@ def _learn_names(counties: Counties, store: pd.DataFrame) -> None:
             counties.names[re.sub(r"\s+", "", name)] = code
 
 
+def _learn_townships(counties: Counties, store: pd.DataFrame) -> None:
+    if counties.city_code is None:  # the register's root: the parent of its counties
+        parents = store.loc[store["level"] == "county", "parent_code"].dropna()
+        if len(parents):
+            counties.city_code = str(parents.value_counts().sort_index().idxmax())
+            counties.city_from = "the root of the divisions register"
+    _learn_names(counties, store)
+    rows = store[(store["level"] == "township") & store["division_code"].notna()]
+    counties.townships.update(str(c) for c in rows["division_code"])
+
+
+def _learn_contracts(counties: Counties, store: pd.DataFrame) -> None:
+    rows = store[store["contract_id"].notna() & store["county_code"].notna()]
+    for contract, county in zip(rows["contract_id"], rows["county_code"], strict=True):
+        counties.contracts.setdefault(str(contract), str(county))
+
+
+def _staff_county(counties: Counties, typed: dict[str, pd.Series], need: np.ndarray) -> np.ndarray | None:
+    """A staff row's county: its post's when the post is in the register, else its contract's.
+
+    A post outside the register (a code no township has) says nothing of where the worker
+    is paid from: the contract's county keeps them, so its C3/C7/C8 see them, and S2 there
+    reports the post. Without a register every post's first six digits are taken.
+    """
+    if "post_code" not in typed:
+        return None
+    post = typed["post_code"][need]
+    valid = post.str.fullmatch(_CODE).fillna(False).to_numpy(dtype=bool)
+    code = post.str.slice(0, 6).to_numpy(dtype=object, na_value=None)
+    out = np.where(valid, code, None).astype(object)
+    if not counties.townships:
+        return out
+    posts = post.to_numpy(dtype=object, na_value=None)
+    known = np.array([p in counties.townships or p == counties.city_code for p in posts], dtype=bool)
+    if "contract_id" in typed:
+        contract = typed["contract_id"][need].to_numpy(dtype=object, na_value=None)
+        paying = np.array(
+            [counties.contracts.get(c) if c is not None else None for c in contract], dtype=object
+        )
+        use = ~known & pd.notna(paying)
+        out[use] = paying[use]
+    return out
+
+
 def _add_to_roll(counties: Counties, store: pd.DataFrame) -> None:
-    counties.roll_parts.append(store[["person_id", "programme", "county_code"]].dropna())
+    kept = store[list(Roll.COLUMNS)]
+    counties.roll_parts.append(kept.dropna(subset=["person_id", "county_code"]))
 
 
 def _build_roll(counties: Counties) -> None:
@@ -160,67 +238,83 @@ def _build_roll(counties: Counties) -> None:
 
 def _forget_roll(counties: Counties) -> None:
     counties.roll_parts.clear()
+    counties.roll = None
 
 
-def _from_roll(counties: Counties, typed: dict[str, pd.Series], need: np.ndarray) -> np.ndarray | None:
-    if counties.roll is None:
-        return None
-    return counties.roll.county(typed["person_id"][need], typed["programme"][need])
+def _payment_county(counties: Counties, typed: dict[str, pd.Series], need: np.ndarray) -> np.ndarray:
+    """The county of payments without one: household, person, account on the roll, then the submission's."""
+    n = int(need.sum())
+    found = np.full(n, None, dtype=object)
+    if counties.roll is not None:
+        asked = {c: typed[c][need] for c in Roll.KEYS if c in typed}
+        found = counties.roll.county(asked, n)
+    single = counties.seen.copy() if len(counties.seen) == 1 else None
+    fallback = single.pop() if single else counties.city_code
+    if fallback is not None:
+        found[pd.isna(found)] = fallback
+    return found
 
 
-RULES: dict[str, CountyRules] = {
-    "divisions": CountyRules(code_column="division_code", stored=_learn_names),
-    "offices": CountyRules(code_column="division_code"),
-    "beneficiaries": CountyRules(
+RULES: dict[str, TableRules] = {
+    "divisions": TableRules(code_column="division_code", stored=_learn_townships),
+    "offices": TableRules(code_column="division_code"),
+    "beneficiaries": TableRules(
         code_column="division_code", stored=_add_to_roll, closed=_build_roll, dropped=_forget_roll
     ),
-    "staff": CountyRules(code_column="post_code"),
-    "relief_payments": CountyRules(
+    "contracts": TableRules(stored=_learn_contracts),
+    "staff": TableRules(
+        source="post_code",
+        unknown=(
+            "岗位所在地代码 is missing or not a 6- or 9-digit code",
+            "岗位所在地代码缺失或不是6位或9位代码",
+        ),
+        derive=_staff_county,
+    ),
+    "deaths": TableRules(exact_copies=True),
+    "public_employees": TableRules(exact_copies=True),
+    "relief_payments": TableRules(
         source="person_id",
         unknown=(
-            "the person and programme are not on exactly one county's roll (救助对象名册)",
-            "该人员及救助类别未在唯一一个县区的救助对象名册中",
+            "no county's roll (救助对象名册) has its household, person or account, and the city is not known",
+            "户编号、身份证号、银行账号均不在唯一一个县区的救助对象名册中，且未知所属市",
         ),
-        derive=_from_roll,
+        derive=_payment_county,
     ),
 }
 """The county rules of each table that has any; other tables take their county from their column or sheet."""
 
 
 class Roll:
-    """The county whose roll (救助对象名册) a person is on, for payments without a county column.
+    """The county whose roll (救助对象名册) a payment's household, person or account is on.
 
-    The county of the (person, programme) pair when exactly one county's roll has the pair,
-    else of the person when exactly one county's has them. Looked up by hash and confirmed
+    Each is looked up where exactly one county's roll has it (a household number, a person
+    on one county's roll only, an account), in that order. Looked up by hash and confirmed
     on the text, so a block costs its own size, not the roll's.
     """
 
+    KEYS = ("household_id", "person_id", "bank_account")
+    COLUMNS = (*KEYS, "county_code")
+
     def __init__(self, roll: pd.DataFrame) -> None:
-        self.roll = roll[["person_id", "programme", "county_code"]]
+        self.roll = roll[list(self.COLUMNS)]
         # Built when a payment first needs them (most payment files have their counties).
-        self.pairs: Lookup | None = None
-        self.persons: Lookup | None = None
+        self.lookups: dict[str, Lookup] | None = None
 
-    def county(self, person: pd.Series, programme: pd.Series) -> np.ndarray:
-        """The county of each payment's person (None where no single county's roll has them)."""
-        if self.pairs is None:
-            roll = self.roll.drop_duplicates()
-            pairs = roll[roll.groupby(["person_id", "programme"])["county_code"].transform("size") == 1]
-            persons = roll[["person_id", "county_code"]].drop_duplicates()
-            persons = persons[persons.groupby("person_id")["county_code"].transform("size") == 1]
-            self.pairs = Lookup(_pair_keys(pairs["person_id"], pairs["programme"]), pairs["county_code"])
-            self.persons = Lookup(arrow_text(persons["person_id"]), persons["county_code"])
-        found = self.pairs.get(_pair_keys(person, programme))
-        missing = np.flatnonzero(pd.isna(found))
-        if len(missing):
-            found[missing] = self.persons.get(arrow_text(person.iloc[missing]))
+    def county(self, asked: dict[str, pd.Series], n: int) -> np.ndarray:
+        """The county of each of ``n`` payments by its keys ``asked`` (None where no roll tells)."""
+        if self.lookups is None:
+            self.lookups = {}
+            for key in self.KEYS:
+                pairs = self.roll[[key, "county_code"]].dropna().drop_duplicates()
+                one = pairs[pairs.groupby(key)["county_code"].transform("size") == 1]
+                self.lookups[key] = Lookup(arrow_text(one[key]), one["county_code"])
+        found = np.full(n, None, dtype=object)
+        for key in self.KEYS:
+            missing = np.flatnonzero(pd.isna(found))
+            if not len(missing) or key not in asked:
+                continue
+            found[missing] = self.lookups[key].get(arrow_text(asked[key].iloc[missing]))
         return found
-
-
-def _pair_keys(person: pd.Series, programme: pd.Series) -> pa.Array:
-    """Person and programme as one text (missing when either is)."""
-    separator = pa.scalar("\x1f", pa.large_string())
-    return pc.binary_join_element_wise(arrow_text(person), arrow_text(programme), separator)
 
 
 class Lookup:

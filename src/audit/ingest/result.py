@@ -78,6 +78,8 @@ class IngestResult:
     quality: pd.DataFrame
     manifest: dict
     errors: tuple[TableError, ...] = ()
+    city_code: str | None = None  # the city's code the run used
+    city_from: str = ""  # where it was read: the parameters file, or the divisions register's root
 
     @property
     def rows_quarantined(self) -> int:
@@ -175,6 +177,12 @@ def summary(result: IngestResult, *, top: int = 3) -> str:
             if len(hits):
                 shown = ", ".join(f"{check} ({count})" for check, count in hits.head(top).items())
                 lines.append(f"    {action}: {shown}")
+    if result.city_code:
+        lines.append(f"city code: {result.city_code} (from {result.city_from})")
+    else:
+        lines.append(
+            "city code: unknown (no --params, no divisions register): payments no roll places are quarantined"
+        )
     for item in result.ignored:
         lines.append(f"ignored: {item.path}: {item.reason}")
     for error in result.errors:

@@ -53,6 +53,12 @@ FUTURE_DATE = Issue(
     "日期晚于导入当日",
 )
 
+EXACT_COPY = Issue(
+    "exact copy",
+    "the row repeats an earlier row exactly: the earlier copy is kept",
+    "该行与前面某行完全相同：保留前一行",
+)
+
 
 def ingest(
     source_dir: str | os.PathLike,
@@ -65,6 +71,8 @@ def ingest(
     schemas: ModuleType | None = None,
     required: Collection[str] | None = None,
     leave_out: Collection[str] = (),
+    city_code: str | None = None,
+    city_from: str = "the parameters file",
 ) -> IngestResult:
     """Ingest the submission in ``source_dir`` into a store at ``store_dir`` (None: validate only).
 
@@ -81,6 +89,9 @@ def ingest(
     for :data:`~audit.ingest.discovery.SUBMITTED_TABLES`, a full audit; None: whatever it
     holds): one with no file is an error naming the file likely meant. ``leave_out`` are
     tables left out on purpose (a partial audit): their files, if any, are not read.
+    ``city_code`` is the city's code (``city_from`` says where it was read); without
+    it the root of the divisions register (the parent of its counties) is taken, and the result
+    says which was used.
     """
     source = Path(source_dir)
     if not source.is_dir():
@@ -102,6 +113,7 @@ def ingest(
             hash_inputs=store_dir is not None,
             required=frozenset(required or ()) - frozenset(leave_out),
             leave_out=frozenset(leave_out),
+            city=(city_code, city_from),
         )
         run.all()
         if run.errors and not keep_going:
@@ -119,7 +131,16 @@ def ingest(
         checks.forget_known()  # the roll's lookup set is tens of megabytes for a big city
     if store_dir is None:
         writer.abort()
-    return IngestResult(where, tuple(run.accounts), tuple(run.ignored), quality, manifest, tuple(run.errors))
+    return IngestResult(
+        where,
+        tuple(run.accounts),
+        tuple(run.ignored),
+        quality,
+        manifest,
+        tuple(run.errors),
+        city_code=run.counties.city_code,
+        city_from=run.counties.city_from,
+    )
 
 
 def default_schemas() -> ModuleType:
@@ -142,6 +163,7 @@ class _Run:
         hash_inputs: bool = True,
         required: frozenset[str] = frozenset(),
         leave_out: frozenset[str] = frozenset(),
+        city: tuple[str | None, str] = (None, ""),
     ) -> None:
         self.required, self.leave_out = required, leave_out
         self.source, self.writer, self.today = source, writer, np.datetime64(today, "us")
@@ -153,7 +175,7 @@ class _Run:
         self.errors: list[TableError] = []
         self.files: dict[str, list[Path]] = {}
         self.log = QualityLog()
-        self.counties = Counties()
+        self.counties = Counties(*city)
         self.keys = BlockKeys()
         self.loaded: list[str] = []  # tables that made it into the store
         self.labels: dict[tuple[str, str, str], repairs.HeaderMapping] = {}  # (table, file, sheet) -> headers
@@ -366,6 +388,10 @@ class _Run:
                     unknown &= ~mask
             if unknown.any():
                 failed_cells.append(("county_code", self.counties.unknown(table.name), unknown))
+        copies = self.counties.copies(table.name, store)
+        if copies is not None and copies.any():
+            first = next(c.name for c in table.columns if c.name in raw)
+            failed_cells.append((first, EXACT_COPY, copies))
         self.counties.stored(table.name, store)
 
         failed = np.zeros(len(raw), dtype=bool)
@@ -373,8 +399,8 @@ class _Run:
             failed |= mask
         candidates = store[~failed] if failed.any() else store
         referring = self.cross.submit(table.name, candidates)
-        found = failures(self.schemas.validate(table.name, candidates))
-        found = self.keys.unique_across_blocks(self.schemas, table.name, candidates, found)
+        found = failures(self.validate(table.name, candidates))
+        found = self.keys.unique_across_blocks(self.validate, table.name, candidates, found)
         row_level = found[found["index"].notna()]
         self.table_level(table.name, data, mapping, found[found["index"].isna()])
         positions = row_level["index"].to_numpy(dtype=np.int64)
@@ -448,6 +474,10 @@ class _Run:
                 self.log.cells(
                     table.name, data, rows, county, late, label, raw[column.name], issue, "flagged"
                 )
+
+    def validate(self, table: str, rows: pd.DataFrame) -> object:
+        """The schemas' validation of ``rows``, the city's code given (divisions' parents)."""
+        return self.schemas.validate(table, rows, city_code=self.counties.city_code)
 
     # ---------------------------------------------------------------------------- outputs
 

@@ -471,7 +471,9 @@ def paid_for_unfilled(t: Tables, p: Params) -> pd.DataFrame:
     )
     paid["paid_positions"] = np.rint(paid["fen"].to_numpy() * 12 / unit).astype("int64")
     paid["first"], paid["last"] = month_bounds(paid["month"])
-    s = t["staff"][["contract_id", "staff_id", "hired_on", "left_on"]]
+    s = t.with_joined("staff")[
+        ["contract_id", "staff_id", "hired_on", "left_on"]
+    ]  # posts of other counties too
     pairs = paid[["contract_id", "month", "first", "last"]].merge(s, on="contract_id", how="inner")
     in_post = (pairs["hired_on"] <= pairs["last"]) & (
         pairs["left_on"].isna() | (pairs["left_on"] >= pairs["first"])

@@ -17,7 +17,9 @@ Interpretations (they fix what the demo's answer key expects):
   compared in units of amount_tolerance_yuan (the fen); one finding per household and
   period, its excess summed over programmes.
 - F6: every person on the roll in a household that has a public employee on the roll.
-- F7: one account paid for two or more households; the amount is all that account received.
+- F7: one account paid for two or more households; the amount is all that account received. In
+  the city: an account paid for households of two or more counties, one row per county, its
+  amount what the account received in that county.
 - F8: deadline = the deadline day of the month after the period; paid on it passes.
 - F9: distinct households and persons per programme, of the whole roll (or of those enrolled
   on published_statistics_as_of when set), against the published figures given.
@@ -650,6 +652,71 @@ def shared_account(t: Tables, p: Params) -> pd.DataFrame:
         + yuan(total.to_numpy() / 100)
         + " yuan",
         evidence=evidence,
+    )
+
+
+@shared_account.part("city")
+def shared_account_across_counties(t: Tables, p: Params) -> pd.DataFrame:
+    """City part: accounts paid for households of two or more counties; a row for each county involved."""
+    pay = t["relief_payments"]
+    pair = group_keys(pay, ["bank_account", "county_code"])
+    _, first = np.unique(pair, return_index=True)  # one row per distinct (account, county)
+    account = group_keys(pay, ["bank_account"])
+    spread = np.bincount(account[first], minlength=account.max(initial=-1) + 1) > 1
+    if not spread.any():
+        return no_findings()
+    f = pay.loc[spread[account]]
+    households = f.groupby("bank_account", sort=True)["household_id"].agg(lambda s: sorted(set(s)))
+    f = f.loc[f["bank_account"].map(households.map(len)).to_numpy() > 1]  # one household: not shared
+    if f.empty:
+        return no_findings()
+    households = households.reindex(sorted(set(f["bank_account"])))
+    counties = f.groupby("bank_account", sort=True)["county_code"].agg(lambda s: sorted(set(s)))
+    keys = [f["bank_account"], f["county_code"]]
+    total = pd.Series(fen(f["amount_yuan"]), index=f.index).groupby(keys, sort=True).sum()
+    size = f.groupby(keys, sort=True).size()
+    cited = grouped_sources(
+        f.sort_values(["bank_account", "paid_on", "payment_id"]), "relief_payments", "bank_account"
+    )
+    accounts = total.index.get_level_values(0)
+    where = total.index.get_level_values(1)
+    listed_zh = ["、".join(counties[a]) for a in accounts]
+    listed_en = [", ".join(counties[a]) for a in accounts]
+    n_hh = [len(households[a]) for a in accounts]
+    return finding_rows(
+        county_code=where.to_numpy(),
+        entity_id=accounts.to_numpy(),
+        amount_yuan=total.to_numpy() / 100,
+        cross_county=True,
+        description_zh="银行账户 "
+        + text(pd.Series(accounts))
+        + " 接收 "
+        + text(pd.Series(listed_zh))
+        + " 共 "
+        + text(pd.Series(n_hh))
+        + " 户救助金，本县（区）"
+        + yuan(total.to_numpy() / 100)
+        + " 元",
+        description_en="account "
+        + text(pd.Series(accounts))
+        + " received relief for "
+        + text(pd.Series(n_hh))
+        + " households in counties "
+        + text(pd.Series(listed_en))
+        + "; "
+        + yuan(total.to_numpy() / 100)
+        + " yuan in this county",
+        evidence=[
+            {
+                "bank_account": a,
+                "household_ids": households[a],
+                "counties": counties[a],
+                "payments": int(n),
+                "paid_yuan": v / 100,
+                "source": cited[a],
+            }
+            for a, n, v in zip(accounts, size, total, strict=True)
+        ],
     )
 
 

@@ -1,9 +1,11 @@
 """The input bundle rules read: table name -> DataFrame, or None when the table was not supplied.
 
 A county run gets the county's partition of every submitted table and the whole of each
-reference list (deaths, public employees, vehicles, ...), so it never needs another county's data; the
-city run gets everything. An empty table is supplied (the rules run and may be clean); a
-table that is None is missing (the rules that need it say "not run").
+reference list (deaths, public employees, vehicles, ...), and, apart (:attr:`Tables.joined`),
+the rows of other counties' partitions its joins need (:data:`JOINS`: a worker filed under
+the county of their post, paid under this county's contract); the city run gets everything.
+An empty table is supplied (the rules run and may be clean); a table that is None is missing
+(the rules that need it say "not run").
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ import pandas as pd
 
 from audit.contract import TABLES
 from audit.exceptions import InputError
+
+JOINS: dict[str, tuple[str, str]] = {"staff": ("contracts", "contract_id")}
+"""Rows a county's run reads from other partitions: table -> (this county's table they join, the column).
+
+Staff are filed under the county of their post (S1/S2/S10 judge posts), but the county whose
+contract pays them counts them for C3/C7/C8.
+"""
 
 # Nouns for "not run: no ... supplied" / "未运行：未提供……".
 _NOUN_ZH = {
@@ -94,7 +103,13 @@ def _one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
 class Tables(Mapping[str, pd.DataFrame | None]):
     """Every table of the contract, by name; missing ones are None."""
 
-    def __init__(self, frames: Mapping[str, pd.DataFrame | None], *, county: str | None = None) -> None:
+    def __init__(
+        self,
+        frames: Mapping[str, pd.DataFrame | None],
+        *,
+        county: str | None = None,
+        joined: Mapping[str, pd.DataFrame] | None = None,
+    ) -> None:
         unknown = sorted(set(frames) - set(TABLES))
         if unknown:
             raise InputError(f"unknown tables {unknown}; the contract's tables are {', '.join(TABLES)}")
@@ -102,6 +117,7 @@ class Tables(Mapping[str, pd.DataFrame | None]):
             name: None if frames.get(name) is None else _one_chunk(frames[name]) for name in TABLES
         }
         self.county = county  # the partition these tables are, None for the whole city
+        self.joined = dict(joined or {})  # rows of other partitions this county's joins need (JOINS)
         for name, frame in self._frames.items():
             if frame is None:
                 continue
@@ -129,6 +145,12 @@ class Tables(Mapping[str, pd.DataFrame | None]):
     def __len__(self) -> int:
         return len(self._frames)
 
+    def with_joined(self, name: str) -> pd.DataFrame:
+        """Table ``name`` with the rows of other partitions joined to this county's (see :data:`JOINS`)."""
+        frame = self[name]
+        extra = self.joined.get(name)
+        return frame if extra is None or extra.empty else pd.concat([frame, extra], ignore_index=True)
+
     def missing(self, names: tuple[str, ...]) -> tuple[str, ...]:
         """Those of ``names`` that were not supplied."""
         return tuple(n for n in names if self._frames[n] is None)
@@ -151,4 +173,13 @@ class Tables(Mapping[str, pd.DataFrame | None]):
                 mine = (frame["county_code"] == county).to_numpy(dtype=bool, na_value=False)
                 # a store's county partition is all one county: no copy of a million rows then
                 parts[name] = frame if mine.all() else frame.loc[mine].reset_index(drop=True)
-        return Tables(parts, county=county)
+        joined = {}
+        for name, (other, column) in JOINS.items():
+            frame, mine = self._frames.get(name), parts.get(other)
+            if frame is None or mine is None:
+                continue
+            foreign = ~(frame["county_code"] == county).to_numpy(dtype=bool, na_value=False)
+            foreign &= frame[column].isin(mine[column]).to_numpy(dtype=bool)
+            if foreign.any():
+                joined[name] = frame.loc[foreign].reset_index(drop=True)
+        return Tables(parts, county=county, joined=joined)
