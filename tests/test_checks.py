@@ -117,7 +117,13 @@ def test_division_parent_and_level() -> None:
     )
     cols = ("division_code", "parent_code")
     # 540221 is a county of another prefecture: its GB/T 2260 parent is right, but not Lhasa.
-    assert checks.division_parent(df, columns=cols).tolist() == [True, True, False, False, False, True]
+    lhasa = checks.division_parent(df, columns=cols, city_code="540100")
+    assert lhasa.tolist() == [True, True, False, False, False, True]
+    # The city is a parameter: for 日喀则 (540200) it is Lhasa's counties that are wrong; with no
+    # city given, any city-level parent (dddd00) is taken.
+    shigatse = checks.division_parent(df, columns=cols, city_code="540200")
+    assert shigatse.tolist() == [False, True, False, True, False, True]
+    assert checks.division_parent(df, columns=cols).tolist() == [True, True, False, True, False, True]
     levels = checks.division_level(df, columns=("division_code", "level")).tolist()
     assert levels == [True, True, True, True, False, True]
 

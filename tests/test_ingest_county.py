@@ -8,7 +8,6 @@ own partition, audited in the roll-up) and the relief rules judge it.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,13 @@ from audit.params import load_params
 from audit.ruleruns import city_tables, county_tables, run_city, run_county
 from audit.rules import run_rule
 from audit.store import Store
+from fixtures import make_damaged as damaged
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = Path(__file__).parent / "fixtures"
 PARAMS = load_params(ROOT / "params" / "lhasa-2020.yaml")
 TODAY = dt.date(2025, 1, 1)
 
 
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"_fixture_{name}", FIXTURES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-damaged = _load("make_damaged")
 P1, P2, P3 = (damaged.resident_id(f"5401021980010{i}00{i}") for i in (1, 2, 3))
 GHOST = damaged.resident_id("54010219900303009")  # on no roll
 STRANGER = damaged.resident_id("54010319900404008")  # on no roll, paid into P3's account

@@ -91,6 +91,12 @@ def test_the_summary_counts_by_severity_and_area_and_gives_the_money(county):
     assert by_label["C8"][:3] == ["支付金额超过合同金额", "发现问题", "1"]
 
 
+def test_the_summary_says_what_money_was_not_audited(county, city):
+    # The built store quarantined no row (its log lists one, its quarantine files none).
+    for html in (county.summary().html, city.summary().html):
+        assert "未经审计的数据" in html and "所有数据均已审计：没有隔离的行。" in html
+
+
 def test_an_area_section_has_its_heading_rules_and_escaped_masked_rows(county):
     contracts = county.findings_section("C")
     assert (contracts.section, contracts.area) == ("area", "C")

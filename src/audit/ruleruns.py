@@ -72,7 +72,7 @@ class Tables(Mapping[str, "pd.DataFrame | None"]):
         mine = every["county_code"].isin(self.counties).to_numpy(dtype=bool)
         theirs = self[other]
         if theirs is not None:
-            mine |= every[column].isin(theirs[column]).to_numpy(dtype=bool)
+            mine = mine | every[column].isin(theirs[column]).to_numpy(dtype=bool)
         return every if mine.all() else every.loc[mine].reset_index(drop=True)
 
     def __iter__(self) -> Iterator[str]:
