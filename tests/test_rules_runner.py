@@ -65,7 +65,7 @@ def test_county_must_be_named_when_the_tables_hold_several():
 
 def test_city_run_runs_the_city_parts_only():
     run = run_rules({"contracts": _contracts()}, P, scope="city")
-    assert run.results["rule_id"].tolist() == ["C4", "C5", "S3", "S5", "S9", "F4", "F9"]
+    assert run.results["rule_id"].tolist() == ["C4", "C5", "S3", "S5", "S9", "F4", "F7", "F9"]
     assert set(run.results["county_code"]) == {CITY}
     with pytest.raises(ParameterError, match="county must be None"):
         run_rules({}, P, scope="city", county=COUNTY)
