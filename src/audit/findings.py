@@ -6,7 +6,7 @@ findings from persisting ones. Two kinds of rows add the county to what is hashe
 (``rule_id|entity_type|entity_id|county_code``), which keeps the city's combined register
 unique on ``finding_id``:
 
-- attribution rows of a cross-county check (F4, S5 in the roll-up): one row per county
+- attribution rows of a cross-county check (F4, S5, F7 in the roll-up): one row per county
   involved, each naming all of them in the evidence's ``counties``;
 - rows that :func:`combine_registers` finds raised for the same entity by two county runs
   (one bank account paid in two counties, say).

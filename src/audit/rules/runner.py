@@ -1,10 +1,11 @@
 """Run the rules of one scope: a county's partition, or the whole city in the roll-up.
 
 ``scope="county"`` runs every rule's county part on that county's rows (and the reference
-lists whole); it never needs another county's data. ``scope="city"`` runs the city-wide
-parts only (C4's budget total, C5, S3, S9, F9, and the cross-county halves of F4 and S5)
-over every county at once. A city roll-up's register is the county runs' registers plus
-the city run's, combined with :func:`audit.findings.combine_registers`.
+lists whole), and other counties' rows only where its joins need them
+(``rules.tables.JOINS``). ``scope="city"`` runs the city-wide parts only (C4's budget
+total, C5, S3, S9, F9, and the cross-county halves of F4, S5 and F7) over every county at
+once. A city roll-up's register is the county runs' registers plus the city run's,
+combined with :func:`audit.findings.combine_registers`.
 """
 
 from __future__ import annotations
