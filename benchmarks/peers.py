@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 
 TABLE = "relief_payments"
 PROGRAMMES = list(TABLES[TABLE].column("programme").choices)

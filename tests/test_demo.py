@@ -19,7 +19,7 @@ from stdnum import luhn
 from stdnum.cn import ric, uscc
 
 from audit import cli
-from audit.contract import header_map
+from audit.datacontract import header_map
 from audit.demo import DEFAULT_SEED, KEY_FILE, generate
 from audit.params import load_params
 from fixtures import PARAMS_FILE

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit import repairs, textkeys
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 
 
 def _repair(table: str, column: str, values: list) -> repairs.Repaired:

@@ -9,7 +9,7 @@ import pandera.pandas as pa
 import pytest
 
 from audit import schemas
-from audit.contract import TABLES, Kind
+from audit.datacontract import TABLES, Kind
 
 # Written out here rather than taken from schemas.DTYPES, so a change there shows as a failure.
 DTYPE_OF_KIND = {

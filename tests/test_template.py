@@ -10,7 +10,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from audit import cli, template
-from audit.contract import TABLES, Kind
+from audit.datacontract import TABLES, Kind
 from audit.ingest import ingest
 from fixtures import store_builder
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from audit import vocabulary as v
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 from audit.i18n import LANGS, label
 from audit.rules import RULES
 

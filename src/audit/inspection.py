@@ -33,7 +33,7 @@ import pandas as pd
 
 from audit import __version__, charts, ruleruns
 from audit import presentation as P
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 from audit.findings import combine_registers, write_register
 from audit.i18n import has_label, label
 from audit.manifest import code_revision, package_versions

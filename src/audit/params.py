@@ -16,7 +16,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from audit.contract import BUSINESS_ROLES, CONTRACTOR_TYPES, EDUCATION_LEVELS, PROGRAMMES
+from audit.datacontract import BUSINESS_ROLES, CONTRACTOR_TYPES, EDUCATION_LEVELS, PROGRAMMES
 from audit.exceptions import ParameterError
 
 

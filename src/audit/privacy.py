@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from audit.contract import TABLES, Kind
+from audit.datacontract import TABLES, Kind
 
 PiiMode = Literal["masked", "full"]
 PII_MODES: tuple[str, ...] = ("masked", "full")

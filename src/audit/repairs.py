@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit import identifiers, textkeys
-from audit.contract import TABLES, Column, Kind, header_map
+from audit.datacontract import TABLES, Column, Kind, header_map
 from audit.names import shown
 
 TOTALS_WORDS = ("合计", "总计", "小计")

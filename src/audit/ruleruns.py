@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from audit import __version__
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 from audit.exceptions import ParameterError
 from audit.findings import combine_registers, read_register, write_register
 from audit.params import Params, load_params, params_digest

@@ -1,6 +1,6 @@
 """One pandera schema per table of the contract, and :func:`validate`, which gives failures as rows.
 
-The schemas are built from :mod:`audit.contract`: a column's dtype comes from its kind, its
+The schemas are built from :mod:`audit.datacontract`: a column's dtype comes from its kind, its
 checks from its kind, choices and minimum, so nothing here restates a column. What the
 contract leaves to this module is written down as data: the checks across columns
 (:data:`CROSS_COLUMN_CHECKS`), the checks a rule reports instead of ingest (:data:`RULE_OWNED`),
@@ -33,7 +33,7 @@ import pandera.pandas as pa
 import pyarrow
 
 from audit import checks, textkeys
-from audit.contract import TABLES, Column, Kind, Table
+from audit.datacontract import TABLES, Column, Kind, Table
 from audit.vocabulary import PURCHASE
 
 QUARANTINE = "quarantine"

@@ -40,7 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from audit.contract import TABLES, Kind
+from audit.datacontract import TABLES, Kind
 from audit.exceptions import StoreError
 
 MANIFEST = "manifest.json"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from audit.contract import TABLES, Column, Kind
+from audit.datacontract import TABLES, Column, Kind
 from audit.exceptions import InputError
 from audit.limits import MAX_SHEET_ROWS
 

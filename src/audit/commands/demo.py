@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 from audit.demo import DEFAULT_SEED, FORMATS, KEY_FILE, generate
 from audit.exceptions import EXIT_OK, InputError, ParameterError
 from audit.params import load_params

@@ -60,7 +60,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-from audit.contract import EDUCATION_LEVELS, PROGRAMMES
+from audit.datacontract import EDUCATION_LEVELS, PROGRAMMES
 from audit.demo.people import (
     USCC_ALPHABET,
     USCC_WEIGHTS,

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from audit.contract import PROGRAMMES
+from audit.datacontract import PROGRAMMES
 from audit.demo.people import OLD_DUILONG, bank_accounts, names, resident_ids
 from audit.demo.register import OFFICES, OLD_DUILONG_COUNTY
 from audit.params import Params

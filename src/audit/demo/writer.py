@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import xlsxwriter
 
-from audit.contract import PROGRAMMES, TABLES, Kind
+from audit.datacontract import PROGRAMMES, TABLES, Kind
 from audit.demo.register import COUNTIES
 from audit.demo.relief import Chunk
 from audit.exceptions import ParameterError

@@ -29,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 from audit.ingest.blocks import arrow_text
 from audit.repairs import Issue
 from audit.store import partitioned

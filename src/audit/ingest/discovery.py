@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from audit import readers
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 from audit.exceptions import TableError
 from audit.ingest.result import Ignored
 from audit.names import shown

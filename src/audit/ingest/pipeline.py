@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow as pa
 
 from audit import readers, repairs
-from audit.contract import Kind, Table
+from audit.datacontract import Kind, Table
 
 _T = TypeVar("_T")
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from audit import readers, repairs
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 from audit.ingest.blocks import arrow_text
 from audit.ingest.pipeline import key_columns
 from audit.repairs import Issue

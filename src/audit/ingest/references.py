@@ -17,7 +17,7 @@ from types import ModuleType
 import numpy as np
 import pandas as pd
 
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 from audit.ingest.blocks import failures
 from audit.ingest.quality import ACTIONS, QualityLog, text, texts
 from audit.ingest.result import SheetAccount

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from audit import __version__
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 from audit.exceptions import TableError
 from audit.store import partitioned
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 
 from audit import readers, repairs
-from audit.contract import Kind, Table
+from audit.datacontract import Kind, Table
 from audit.ingest.quality import QualityLog, entry
 from audit.ingest.result import SheetAccount
 from audit.repairs import Issue

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from audit import allocator, checks, readers, repairs
-from audit.contract import TABLES, Kind, Table
+from audit.datacontract import TABLES, Kind, Table
 from audit.exceptions import InputError, TableError, TableErrors
 from audit.ingest import result as results
 from audit.ingest.blocks import BlockKeys, Repeats, failures

@@ -28,7 +28,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-from audit.contract import TOWNSHIP_KINDS
+from audit.datacontract import TOWNSHIP_KINDS
 from audit.identifiers import uscc_valid
 from audit.params import Params
 from audit.rules.evidence import finding_rows, grouped_sources, no_findings, records, sources, text, yuan

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pandas as pd
 
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 from audit.exceptions import RuleError
 from audit.vocabulary import AREAS, ENTITY_TYPES, SEVERITIES
 

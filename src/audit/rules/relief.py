@@ -36,7 +36,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 
-from audit.contract import PROGRAMMES
+from audit.datacontract import PROGRAMMES
 from audit.params import Params
 from audit.rules.evidence import finding_rows, grouped_sources, no_findings, records, sources, text, yuan
 from audit.rules.measures import deadlines, fen, fen_of, group_keys, in_units, month_bounds

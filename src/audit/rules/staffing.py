@@ -29,7 +29,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from audit.contract import EDUCATION_LEVELS
+from audit.datacontract import EDUCATION_LEVELS
 from audit.identifiers import resident_id_valid
 from audit.params import Params
 from audit.rules.evidence import finding_rows, grouped_sources, no_findings, records, sources, text

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 
 import pandas as pd
 
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 from audit.exceptions import InputError
 
 JOINS: dict[str, tuple[str, str]] = {"staff": ("contracts", "contract_id")}

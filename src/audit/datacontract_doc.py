@@ -1,6 +1,6 @@
 """The Markdown documentation of the data contract, generated from the contract and the schemas.
 
-``python -m audit.contractdoc > docs/data-contract.md`` writes it; a test fails when the
+``python -m audit.datacontract_doc > docs/data-contract.md`` writes it; a test fails when the
 committed file differs from a fresh render, so the documentation cannot drift.
 """
 
@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterable
 
 from audit import checks, limits, schemas
-from audit.contract import TABLES, Kind, Table
+from audit.datacontract import TABLES, Kind, Table
 from audit.ingest.discovery import FILE_NAME_RULE, SUBMITTED_TABLES
 
 _ON_FAILURE = {
@@ -181,8 +181,8 @@ def render() -> str:
     lines = [
         "# Data contract",
         "",
-        "<!-- Generated from audit.contract and audit.schemas; do not edit by hand. -->",
-        "<!-- Regenerate: python -m audit.contractdoc > docs/data-contract.md -->",
+        "<!-- Generated from audit.datacontract and audit.schemas; do not edit by hand. -->",
+        "<!-- Regenerate: python -m audit.datacontract_doc > docs/data-contract.md -->",
         "",
         "What a county submission holds, column by column, as the package checks it after ingest.",
         "A header may be the column name, its Chinese header or one of the headers under *also read*.",
