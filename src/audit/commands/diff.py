@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from audit.exceptions import EXIT_OK
-from audit.followup import compare, text_table, write_html
+from audit.rundiff import compare, text_table, write_html
 
 NAME = "diff"
 HELP = "Compare two runs' findings per county: new, resolved and persisting (by finding_id)."

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from audit import cli, followup
+from audit import cli, rundiff
 from audit.findings import REGISTER_COLUMNS, write_register
 from audit.manifest import write_manifest
 
@@ -72,20 +72,20 @@ def _two_runs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_counts_per_county(tmp_path):
-    result = followup.compare(*_two_runs(tmp_path))
+    result = rundiff.compare(*_two_runs(tmp_path))
     assert (result.old_run, result.new_run) == ("2020-q1", "2020-q3")
     assert result.units == (
-        followup.UnitChange("540102", "compared", new=2, resolved=2, persisting=1),
-        followup.UnitChange("540103", "failed in new run"),
-        followup.UnitChange("540104", "compared", new=0, resolved=0, persisting=1),
-        followup.UnitChange("540122", "only in new run"),
-        followup.UnitChange("540121", "only in old run"),
+        rundiff.UnitChange("540102", "compared", new=2, resolved=2, persisting=1),
+        rundiff.UnitChange("540103", "failed in new run"),
+        rundiff.UnitChange("540104", "compared", new=0, resolved=0, persisting=1),
+        rundiff.UnitChange("540122", "only in new run"),
+        rundiff.UnitChange("540121", "only in old run"),
     )
     assert result.totals() == {"new": 2, "resolved": 2, "persisting": 2}
 
 
 def test_findings_listed_by_county_and_change(tmp_path):
-    result = followup.compare(*_two_runs(tmp_path))
+    result = rundiff.compare(*_two_runs(tmp_path))
     rows = list(
         zip(result.findings["unit"], result.findings["change"], result.findings["finding_id"], strict=True)
     )
@@ -100,7 +100,7 @@ def test_findings_listed_by_county_and_change(tmp_path):
 
 
 def test_text_table(tmp_path):
-    text = followup.text_table(followup.compare(*_two_runs(tmp_path)))
+    text = rundiff.text_table(rundiff.compare(*_two_runs(tmp_path)))
     assert text == (
         "findings 2020-q1 → 2020-q3\n"
         "county  new  resolved  persisting\n"
@@ -117,7 +117,7 @@ def test_html_escapes_what_the_data_says(tmp_path):
     old = _run(tmp_path, "old", {"540102": ("ok", [])})
     evil = _finding("e1", "540102") | {"description_zh": "<script>alert(1)</script>", "amount_yuan": 1234.5}
     new = _run(tmp_path, "new", {"540102": ("ok", [evil])})
-    page = followup.write_html(followup.compare(old, new), tmp_path / "diff.html").read_text(encoding="utf-8")
+    page = rundiff.write_html(rundiff.compare(old, new), tmp_path / "diff.html").read_text(encoding="utf-8")
     assert "<script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "1,234.50" in page
@@ -127,9 +127,9 @@ def test_identical_runs_have_only_persisting_findings(tmp_path):
     rows = [_finding("a1", "540102"), _finding("a2", "540102", amount=float("nan"))]
     old = _run(tmp_path, "old", {"540102": ("ok", rows)})
     new = _run(tmp_path, "new", {"540102": ("ok", rows)})
-    result = followup.compare(old, new)
+    result = rundiff.compare(old, new)
     assert result.totals() == {"new": 0, "resolved": 0, "persisting": 2}
-    followup.write_html(result, tmp_path / "same.html")  # a missing amount renders as blank
+    rundiff.write_html(result, tmp_path / "same.html")  # a missing amount renders as blank
 
 
 def test_diff_on_the_command_line(tmp_path, capsys):
