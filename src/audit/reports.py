@@ -21,8 +21,7 @@ from nbformat import NotebookNode
 
 from audit.exceptions import RenderError
 from audit.presentation import METADATA_KEY, SECTIONS
-
-AREA_ORDER: tuple[str, ...] = ("C", "S", "F")
+from audit.vocabulary import AREA_RANK
 
 
 def read_notebook(path: str | Path) -> NotebookNode:
@@ -55,7 +54,7 @@ def assemble(notebooks: Sequence[NotebookNode]) -> NotebookNode:
                 section, area = meta["section"], meta.get("area")
                 if section != "area" and seen.setdefault(section, nb_index) != nb_index:
                     continue
-                area_rank = AREA_ORDER.index(area) if area in AREA_ORDER else len(AREA_ORDER)
+                area_rank = AREA_RANK.get(area, len(AREA_RANK))
                 key = (SECTIONS.index(section), area_rank, nb_index, cell_index, out_index)
                 picked.append((key, output))
     if "title" not in seen:

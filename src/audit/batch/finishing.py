@@ -12,7 +12,7 @@ from typing import Any
 
 from audit import tracking
 from audit.batch.inputs import Inputs, input_records, store_sources
-from audit.batch.jobs import FINDINGS, ROLLUP, SEVERITIES, STATE, BatchOptions, Job, JobResult
+from audit.batch.jobs import FINDINGS, ROLLUP, STATE, BatchOptions, Job, JobResult
 from audit.exceptions import AuditError
 from audit.manifest import (
     SIGNOFF_LEVELS,
@@ -28,6 +28,7 @@ from audit.manifest import (
     write_manifest,
 )
 from audit.params import Params
+from audit.vocabulary import SEVERITIES
 
 
 def combine_findings(run_dir: Path, parts: list[Path], lang: str) -> tuple[list[Path], int]:

@@ -13,7 +13,6 @@ from audit.manifest import FileRecord
 ROLLUP = "city"  # folder and unit name of the city roll-up (ruleruns.CITY: the same name)
 REPORT = "report"  # the job that renders a unit's report
 RULES = "rules"  # the job that runs a unit's rules once for all its notebooks
-SEVERITIES = ("high", "medium", "low", "info")
 STATE = ".batch"  # job records and working folders, inside the run folder
 FINDINGS = "findings"  # the combined register: findings.parquet, .csv, .xlsx
 

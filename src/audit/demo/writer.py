@@ -31,6 +31,7 @@ from audit.datacontract import PROGRAMMES, TABLES, Kind
 from audit.demo.register import COUNTIES
 from audit.demo.relief import Chunk
 from audit.exceptions import ParameterError
+from audit.vocabulary import COUNTY_BUDGET
 
 CREATED = dt.datetime(2020, 5, 7)
 """The workbooks' document date: the day of the release, never the day they are written."""
@@ -280,7 +281,7 @@ class SubmissionWriter:
         rows = []
         for r in f.to_dict("records"):
             r["allocated_on"] = _date_cell(r["allocated_on"], "dot")
-            if r["fund"] == "县级财政":  # county finance bureaus write amounts with separators
+            if r["fund"] == COUNTY_BUDGET:  # county finance bureaus write amounts with separators
                 r["amount_yuan"] = f"{r['amount_yuan']:,.2f}"
             rows.append(list(r.values()))
         totals = ["合计", None, None, None, float(f["amount_yuan"].sum()), None]
