@@ -225,7 +225,7 @@ def kernel_peak_mb(store: Path, county: str, out: Path) -> float:
     """Peak RSS (MB) of the kernels running one county's area notebooks (the largest of the three)."""
     import nbformat
 
-    from audit.execution import execute_notebook
+    from audit.notebook_runs import execute_notebook
     from audit.runspec import ALLOWED_ROOTS_ENV
 
     out.mkdir(parents=True, exist_ok=True)

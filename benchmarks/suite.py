@@ -769,7 +769,7 @@ def cell_costs(run_dir: Path) -> tuple[list[tuple[str, float]], float]:
 
 
 def _child_notebook(store: str, county: str, out: str) -> dict[str, Any]:
-    from audit.execution import execute_notebook, notebook_path
+    from audit.notebook_runs import execute_notebook, notebook_path
 
     Path(out).mkdir(parents=True, exist_ok=True)
     parameters = {"county": county, "store": store, "params": str(PARAMS), "out": out, "lang": "zh"}

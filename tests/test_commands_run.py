@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from audit import cli, execution
+from audit import cli, notebook_runs
 from audit.commands import run as run_command
 from audit.findings import empty_register, write_register
 from fixtures import store_builder
@@ -30,7 +30,7 @@ def no_kernel(monkeypatch):
     import papermill
 
     monkeypatch.setattr(papermill, "execute_notebook", refuse)
-    monkeypatch.setattr(execution, "execute_notebook", refuse)
+    monkeypatch.setattr(notebook_runs, "execute_notebook", refuse)
     return calls
 
 

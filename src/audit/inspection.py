@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit import __version__, charts, ruleruns
+from audit import __version__, charts, kept_runs
 from audit import presentation as P
 from audit.datacontract import TABLES
 from audit.findings import combine_registers, write_register
@@ -116,16 +116,16 @@ class _Inspection:
 
     @functools.cached_property
     def _made_from(self) -> dict[str, str]:
-        return ruleruns.made_from(self.store, self.spec.params)  # hashed once, whatever the units read
+        return kept_runs.made_from(self.store, self.spec.params)  # hashed once, whatever the units read
 
     def _kept(self, unit: str) -> Any:
         """``unit``'s rule run kept by the batch in ``rules_from``; None when not given or not there."""
         if self.spec.rules_from is None:
             return None
         expected = {"unit": unit, **self._made_from}
-        if unit == ruleruns.CITY and self.spec.excluded:
+        if unit == kept_runs.CITY and self.spec.excluded:
             expected["excluded"] = ",".join(sorted(self.spec.excluded))
-        return ruleruns.load(ruleruns.folder(self.spec.rules_from, unit), expected)
+        return kept_runs.load(kept_runs.folder(self.spec.rules_from, unit), expected)
 
     @functools.cached_property
     def _tracked(self) -> Mapping[str, Any] | None:
@@ -399,13 +399,13 @@ class CountyInspection(_Inspection):
     @functools.cached_property
     def tables(self) -> Mapping[str, pd.DataFrame | None]:
         """Every table of the contract for this county (reference lists whole); None if not supplied."""
-        return ruleruns.county_tables(self.store, self.county)
+        return kept_runs.county_tables(self.store, self.county)
 
     @functools.cached_property
     def run(self) -> Any:
         """The county's rule run, every area (``.findings`` and ``.results``): the batch's, or run here."""
         kept = self._kept(self.county)
-        return kept if kept is not None else ruleruns.run_county(self.tables, self.params, self.county)
+        return kept if kept is not None else kept_runs.run_county(self.tables, self.params, self.county)
 
     def findings(self, area: str | None = None) -> pd.DataFrame:
         """The county's findings (full values: for the register, not for display)."""
@@ -605,7 +605,7 @@ class CityInspection(_Inspection):
     @functools.cached_property
     def tables(self) -> Mapping[str, pd.DataFrame | None]:
         """Every table of the contract for the whole city; None if not supplied (read only when needed)."""
-        return ruleruns.city_tables(self.store, self.spec.excluded or ())
+        return kept_runs.city_tables(self.store, self.spec.excluded or ())
 
     @functools.cached_property
     def counties(self) -> list[str]:
@@ -617,8 +617,8 @@ class CityInspection(_Inspection):
     @functools.cached_property
     def own_run(self) -> Any:
         """The roll-up's own rule run: city-wide and cross-county rules, and the city bureau's rows."""
-        kept = self._kept(ruleruns.CITY)
-        return kept if kept is not None else ruleruns.run_city(self.tables, self.params)
+        kept = self._kept(kept_runs.CITY)
+        return kept if kept is not None else kept_runs.run_city(self.tables, self.params)
 
     @property
     def register(self) -> pd.DataFrame:
@@ -631,7 +631,7 @@ class CityInspection(_Inspection):
         runs = []
         for county in self.counties:
             kept = self._kept(county)
-            runs.append(kept if kept is not None else ruleruns.run_county(self.tables, self.params, county))
+            runs.append(kept if kept is not None else kept_runs.run_county(self.tables, self.params, county))
         return combine_registers(r.findings for r in runs) if runs else self.register.iloc[0:0]
 
     def title_block(self) -> P.Fragment:

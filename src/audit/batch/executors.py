@@ -23,7 +23,7 @@ from audit.exceptions import ParameterError, WorkerLost
 
 # modules every job needs: imported once per worker process, not once per job
 WARM_MODULES = (
-    "audit.execution",
+    "audit.notebook_runs",
     "nbformat",
     "nbclient",
     "papermill",

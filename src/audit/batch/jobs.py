@@ -10,7 +10,7 @@ from typing import Any, Literal
 from audit.exceptions import AuditError
 from audit.manifest import FileRecord
 
-ROLLUP = "city"  # folder and unit name of the city roll-up (ruleruns.CITY: the same name)
+ROLLUP = "city"  # folder and unit name of the city roll-up (kept_runs.CITY: the same name)
 REPORT = "report"  # the job that renders a unit's report
 RULES = "rules"  # the job that runs a unit's rules once for all its notebooks
 STATE = ".batch"  # job records and working folders, inside the run folder

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 def _execute(job: Job, out: Path, cwd: Path) -> None:
     """Run the job's notebook in a fresh kernel; it writes its executed copy and findings to ``out``."""
-    from audit.execution import execute_notebook
+    from audit.notebook_runs import execute_notebook
 
     parameters = {**dict(job.parameters), "out": str(out)}
     execute_notebook(
@@ -110,11 +110,11 @@ def _names(job: Job) -> Names | None:
 
 def _rules(job: Job, out: Path, cwd: Path) -> None:
     """Run the unit's rules once, in this process, and keep them for its notebooks (and the roll-up)."""
-    from audit import ruleruns
+    from audit import kept_runs
 
     parameters = dict(job.parameters)
     excluded = parameters.get("excluded", ())
-    ruleruns.build(parameters["store"], parameters["params"], job.unit, out / ruleruns.FOLDER, excluded)
+    kept_runs.build(parameters["store"], parameters["params"], job.unit, out / kept_runs.FOLDER, excluded)
 
 
 RUNNERS: dict[str, Callable[[Job, Path, Path], None]] = {

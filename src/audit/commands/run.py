@@ -102,7 +102,7 @@ def options(ns: argparse.Namespace) -> RunOptions:
 
 def run(opts: RunOptions) -> int:
     """Run the notebooks, render the report, and say where it is."""
-    from audit.execution import run_city, run_county  # start-up time: papermill only when a run starts
+    from audit.notebook_runs import run_city, run_county  # start-up time: papermill only when a run starts
 
     if opts.city:
         result = run_city(opts.spec, timeout=opts.timeout, formats=opts.formats)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from audit import inspection, ruleruns
+from audit import inspection, kept_runs
 from audit.exceptions import ParameterError
 from audit.params import load_params
 from audit.store import Store
@@ -19,11 +19,11 @@ from fixtures import store_builder as fx
 def test_a_kept_county_run_reads_back_as_it_was_computed(store_place, tmp_path):
     store = Store.open(store_place / "store")
     params = load_params(PARAMS_FILE)
-    computed = ruleruns.run_county(ruleruns.county_tables(store, fx.COUNTY), params, fx.COUNTY)
-    where = ruleruns.folder(tmp_path, fx.COUNTY)
-    written = ruleruns.build(store_place / "store", PARAMS_FILE, fx.COUNTY, where)
+    computed = kept_runs.run_county(kept_runs.county_tables(store, fx.COUNTY), params, fx.COUNTY)
+    where = kept_runs.folder(tmp_path, fx.COUNTY)
+    written = kept_runs.build(store_place / "store", PARAMS_FILE, fx.COUNTY, where)
     assert [p.name for p in written] == ["findings.parquet", "results.parquet", "stamp.json"]
-    kept = ruleruns.load(where, ruleruns.stamp(store, PARAMS_FILE, fx.COUNTY))
+    kept = kept_runs.load(where, kept_runs.stamp(store, PARAMS_FILE, fx.COUNTY))
     pd.testing.assert_frame_equal(kept.findings, computed.findings)
     pd.testing.assert_frame_equal(kept.results, computed.results)
     assert kept.findings["rule_id"].value_counts().to_dict() == fx.EXPECTED_FINDINGS
@@ -31,16 +31,16 @@ def test_a_kept_county_run_reads_back_as_it_was_computed(store_place, tmp_path):
 
 
 def test_keeping_a_run_twice_gives_the_same_bytes(store_place, tmp_path):
-    first = ruleruns.build(store_place / "store", PARAMS_FILE, ruleruns.CITY, tmp_path / "a")
-    second = ruleruns.build(store_place / "store", PARAMS_FILE, ruleruns.CITY, tmp_path / "b")
+    first = kept_runs.build(store_place / "store", PARAMS_FILE, kept_runs.CITY, tmp_path / "a")
+    second = kept_runs.build(store_place / "store", PARAMS_FILE, kept_runs.CITY, tmp_path / "b")
     assert [p.read_bytes() for p in first] == [p.read_bytes() for p in second]
 
 
 def test_the_city_run_holds_the_city_wide_rules_and_the_bureau(store_place, tmp_path):
     store = Store.open(store_place / "store")
     where = tmp_path / "city"
-    ruleruns.build(store_place / "store", PARAMS_FILE, ruleruns.CITY, where)
-    kept = ruleruns.load(where, ruleruns.stamp(store, PARAMS_FILE, ruleruns.CITY))
+    kept_runs.build(store_place / "store", PARAMS_FILE, kept_runs.CITY, where)
+    kept = kept_runs.load(where, kept_runs.stamp(store, PARAMS_FILE, kept_runs.CITY))
     assert kept.findings["rule_id"].value_counts().to_dict() == fx.EXPECTED_CITY
     assert set(kept.results["scope"]) == {"city", "county"}  # the bureau's rows run like a county's
     assert kept.scope == "city"
@@ -48,18 +48,18 @@ def test_the_city_run_holds_the_city_wide_rules_and_the_bureau(store_place, tmp_
 
 def test_no_kept_run_is_none_and_one_from_other_inputs_is_refused(store_place, tmp_path):
     store = Store.open(store_place / "store")
-    expected = ruleruns.stamp(store, PARAMS_FILE, fx.COUNTY)
-    assert ruleruns.load(tmp_path / "nothing", expected) is None
+    expected = kept_runs.stamp(store, PARAMS_FILE, fx.COUNTY)
+    assert kept_runs.load(tmp_path / "nothing", expected) is None
     where = tmp_path / "kept"
-    ruleruns.build(store_place / "store", PARAMS_FILE, fx.COUNTY, where)
+    kept_runs.build(store_place / "store", PARAMS_FILE, fx.COUNTY, where)
     other = {**expected, "params_sha256": "0" * 64}
     with pytest.raises(
         ParameterError, match=r"made from other inputs \(params_sha256 differ\).*rules_from = None"
     ):
-        ruleruns.load(where, other)
+        kept_runs.load(where, other)
     (where / "stamp.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(ParameterError, match=r"stamp\.json: unreadable"):
-        ruleruns.load(where, expected)
+        kept_runs.load(where, expected)
 
 
 def _planted(store_place: Path, run: Path, unit: str) -> None:
@@ -67,13 +67,13 @@ def _planted(store_place: Path, run: Path, unit: str) -> None:
     store = Store.open(store_place / "store")
     params = load_params(PARAMS_FILE)
     real = (
-        ruleruns.run_county(ruleruns.county_tables(store, unit), params, unit)
-        if unit != ruleruns.CITY
-        else ruleruns.run_city(ruleruns.city_tables(store), params)
+        kept_runs.run_county(kept_runs.county_tables(store, unit), params, unit)
+        if unit != kept_runs.CITY
+        else kept_runs.run_city(kept_runs.city_tables(store), params)
     )
     one = real.findings.iloc[:1].assign(description_en="planted on disk", description_zh="磁盘上的")
     kept = type(real)(findings=one, results=real.results, scope=real.scope, county=real.county)
-    ruleruns.save(kept, ruleruns.folder(run, unit), ruleruns.stamp(store, PARAMS_FILE, unit))
+    kept_runs.save(kept, kept_runs.folder(run, unit), kept_runs.stamp(store, PARAMS_FILE, unit))
 
 
 def test_a_notebook_given_rules_from_reads_the_kept_run(store_place):
@@ -95,7 +95,7 @@ def test_the_roll_up_reads_every_kept_run_and_covers_the_listed_counties(store_p
     tmp_path = store_place / "roll-up"  # inside the allowed folder
     run = tmp_path / "run"
     _planted(store_place, run, fx.COUNTY)
-    _planted(store_place, run, ruleruns.CITY)
+    _planted(store_place, run, kept_runs.CITY)
     city = inspection.open_city(
         store=str(store_place / "store"),
         out=str(tmp_path / "out"),
@@ -111,7 +111,7 @@ def test_the_roll_up_reads_every_kept_run_and_covers_the_listed_counties(store_p
 
 
 def test_the_stamp_names_the_unit_and_hashes_of_store_and_parameters(store_place):
-    stamp = ruleruns.stamp(Store.open(store_place / "store"), PARAMS_FILE, fx.COUNTY)
+    stamp = kept_runs.stamp(Store.open(store_place / "store"), PARAMS_FILE, fx.COUNTY)
     assert stamp["unit"] == fx.COUNTY
     assert len(stamp["store_manifest_sha256"]) == len(stamp["params_sha256"]) == 64
     assert json.loads(json.dumps(stamp)) == stamp
@@ -133,11 +133,11 @@ def test_the_roll_up_leaves_out_and_marks_a_county_whose_store_files_are_damaged
     assert Store.open(store).damaged() == [part]
     where = store_place / "damaged-run"
     with pytest.raises(Exception):  # noqa: B017 - whatever pyarrow raises: the file is not Parquet
-        ruleruns.build(store, PARAMS_FILE, ruleruns.CITY, ruleruns.folder(where, "a"))
-    ruleruns.build(
-        store, PARAMS_FILE, ruleruns.CITY, ruleruns.folder(where, ruleruns.CITY), [fx.OTHER_COUNTY]
+        kept_runs.build(store, PARAMS_FILE, kept_runs.CITY, kept_runs.folder(where, "a"))
+    kept_runs.build(
+        store, PARAMS_FILE, kept_runs.CITY, kept_runs.folder(where, kept_runs.CITY), [fx.OTHER_COUNTY]
     )
-    stamp = json.loads((ruleruns.folder(where, ruleruns.CITY) / "stamp.json").read_text(encoding="utf-8"))
+    stamp = json.loads((kept_runs.folder(where, kept_runs.CITY) / "stamp.json").read_text(encoding="utf-8"))
     assert stamp["excluded"] == fx.OTHER_COUNTY
     city = inspection.open_city(
         store=str(store),
@@ -148,4 +148,4 @@ def test_the_roll_up_leaves_out_and_marks_a_county_whose_store_files_are_damaged
     assert city.counties == [fx.COUNTY]
     summary = city.summary().html
     assert "以下县（区）的数据存储已损坏，未纳入本汇总" in summary and fx.OTHER_COUNTY in summary
-    assert city._kept(ruleruns.CITY) is not None  # the kept run's stamp names the county left out
+    assert city._kept(kept_runs.CITY) is not None  # the kept run's stamp names the county left out

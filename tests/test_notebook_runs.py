@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from audit import execution
+from audit import notebook_runs
 from audit.exceptions import ExecutionError, ParameterError
 from audit.findings import read_register
 from audit.renderers.html import render_html
@@ -31,7 +31,7 @@ def _outputs(path: Path) -> str:
 @pytest.mark.slow
 @pytest.mark.xdist_group("notebooks")
 def test_parameters_reach_the_kernel_with_their_types(tmp_path):
-    result = execution.execute_notebook(
+    result = notebook_runs.execute_notebook(
         NOTEBOOKS / "shows_parameters.ipynb", tmp_path / "shown.ipynb", PARAMS, timeout=60, cwd=tmp_path
     )
     assert "'county': ('str', '540102')" in _outputs(result.output)
@@ -43,7 +43,7 @@ def test_parameters_reach_the_kernel_with_their_types(tmp_path):
 @pytest.mark.xdist_group("notebooks")
 def test_a_failing_cell_names_its_error_and_the_failed_notebook_is_kept(tmp_path):
     with pytest.raises(ExecutionError) as caught:
-        execution.execute_notebook(
+        notebook_runs.execute_notebook(
             NOTEBOOKS / "raises_in_a_cell.ipynb", tmp_path / "area.ipynb", PARAMS, timeout=60, cwd=tmp_path
         )
     message = str(caught.value)
@@ -62,7 +62,7 @@ def test_a_failing_cell_names_its_error_and_the_failed_notebook_is_kept(tmp_path
 def test_a_hung_cell_is_interrupted_at_the_timeout(tmp_path):
     started = time.perf_counter()
     with pytest.raises(ExecutionError, match="did not finish within 2 s and was interrupted"):
-        execution.execute_notebook(
+        notebook_runs.execute_notebook(
             NOTEBOOKS / "hangs_in_a_cell.ipynb", tmp_path / "area.ipynb", PARAMS, timeout=2, cwd=tmp_path
         )
     assert time.perf_counter() - started < 30
@@ -72,7 +72,7 @@ def test_a_hung_cell_is_interrupted_at_the_timeout(tmp_path):
 @pytest.mark.slow
 @pytest.mark.xdist_group("notebooks")
 def test_warnings_are_silenced_in_the_kernel_and_stderr_never_reaches_the_report(tmp_path):
-    result = execution.execute_notebook(
+    result = notebook_runs.execute_notebook(
         NOTEBOOKS / "writes_warnings.ipynb", tmp_path / "w.ipynb", PARAMS, timeout=60, cwd=tmp_path
     )
     executed = _outputs(result.output)
@@ -84,7 +84,7 @@ def test_warnings_are_silenced_in_the_kernel_and_stderr_never_reaches_the_report
 
 def test_a_missing_notebook_is_an_execution_error(tmp_path):
     with pytest.raises(ExecutionError, match="no such notebook"):
-        execution.execute_notebook(
+        notebook_runs.execute_notebook(
             tmp_path / "nope.ipynb", tmp_path / "x.ipynb", PARAMS, timeout=5, cwd=tmp_path
         )
 
@@ -93,7 +93,7 @@ def test_unknown_areas_are_refused_before_any_kernel_starts(tmp_path, monkeypatc
     def no_kernel(*args, **kwargs):
         raise AssertionError("a kernel was started")
 
-    monkeypatch.setattr(execution, "execute_notebook", no_kernel)
+    monkeypatch.setattr(notebook_runs, "execute_notebook", no_kernel)
     (tmp_path / "store").mkdir()
     spec = validate_spec(
         {"store": str(tmp_path / "store"), "out": str(tmp_path / "out")},
@@ -101,9 +101,9 @@ def test_unknown_areas_are_refused_before_any_kernel_starts(tmp_path, monkeypatc
         extra_roots=[tmp_path],
     )
     with pytest.raises(ParameterError, match="unknown area\\(s\\) \\['finance'\\]"):
-        execution.run_county(spec, ["contracts", "finance"])
+        notebook_runs.run_county(spec, ["contracts", "finance"])
     with pytest.raises(ParameterError, match="unknown notebook 'finance'"):
-        execution.notebook_path("finance")
+        notebook_runs.notebook_path("finance")
 
 
 @pytest.mark.slow
