@@ -15,8 +15,8 @@ import pytest
 from audit import cli
 from audit.ingest import ingest, summary
 from audit.ingest.discovery import SUBMITTED_TABLES
+from audit.kept_runs import city_tables, county_tables, run_city, run_county
 from audit.params import load_params
-from audit.ruleruns import city_tables, county_tables, run_city, run_county
 from audit.rules import run_rule
 from audit.store import Store
 from fixtures import make_damaged as damaged
