@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from audit.exceptions import ParameterError
-from audit.params import Params, load_params, params_digest
+from audit.params import QUOTED, Params, load_params, params_digest
 from fixtures import PARAMS_FILE
 
 
@@ -30,6 +30,44 @@ def test_the_lhasa_file_loads_with_the_catalogue_defaults():
     assert p.relief.published_statistics["城市低保"].households == 5409
     assert p.relief.published_statistics_as_of is None
     assert p.relief.round_amount_unit_yuan == Decimal("100")
+
+
+def test_sources_and_the_words_rules_quote():
+    p = load_params(PARAMS_FILE)
+    assert p.sources.plan.zh == "拉萨市2020年政府购买基层社会救助服务方案"
+    assert p.sources.plan_approved_on == dt.date(2020, 1, 9)
+    zh, en = p.quoted("zh"), p.quoted("en")
+    assert set(zh) == set(en) == set(QUOTED)
+    assert (zh["unit_cost"], zh["budget"], zh["budget_wan"], zh["cap_share"]) == (
+        "79,504",
+        "6,280,816",
+        "628.0816",
+        "4%",
+    )
+    assert (zh["city"], en["city"], zh["township_positions"], zh["city_positions"]) == (
+        "拉萨市",
+        "Lhasa",
+        "71",
+        "8",
+    )
+    assert zh["eligible_contractors"] == "社会组织、劳务公司"
+    assert en["eligible_contractors"] == "社会组织, 劳务公司"
+    assert en["standards"] == "Tibet's 2020 standards"
+
+
+def test_quoted_amounts_keep_fen_and_odd_shares(tmp_path):
+    def change(raw):
+        raw["purchase"].update(
+            unit_cost_yuan="66000.50", approved_budget_yuan="1234567.80", special_fund_cap_share=0.055
+        )
+
+    zh = load_params(_write(tmp_path, change)).quoted("zh")
+    assert (zh["unit_cost"], zh["budget"], zh["budget_wan"], zh["cap_share"]) == (
+        "66,000.50",
+        "1,234,567.80",
+        "123.45678",
+        "5.5%",
+    )
 
 
 def test_monthly_standards_to_the_fen():

@@ -57,13 +57,13 @@ def _sheet_xml(path, number):
 
 
 def test_same_inputs_give_byte_identical_lists(tmp_path):
-    one = write_rectification_list(_register(), tmp_path / "one.xlsx")
-    two = write_rectification_list(_register(), tmp_path / "two.xlsx")
+    one = write_rectification_list(_register(), tmp_path / "one.xlsx", P)
+    two = write_rectification_list(_register(), tmp_path / "two.xlsx", P)
     assert hashlib.sha256(one.read_bytes()).digest() == hashlib.sha256(two.read_bytes()).digest()
 
 
 def test_one_sheet_per_area_with_text_ids_and_whole_numbers(tmp_path, register):
-    path = write_rectification_list(register, tmp_path / "list.xlsx")
+    path = write_rectification_list(register, tmp_path / "list.xlsx", P)
     book = CalamineWorkbook.from_path(str(path))
     assert book.sheet_names == ["C 购买服务合同与资金", "S 乡镇人员配备", "F 救助资金使用"]
     c = book.get_sheet_by_name("C 购买服务合同与资金").to_python()
@@ -98,7 +98,7 @@ def test_one_sheet_per_area_with_text_ids_and_whole_numbers(tmp_path, register):
 
 
 def test_fill_in_columns_have_a_status_drop_down_and_a_date_rule(tmp_path, register):
-    path = write_rectification_list(register, tmp_path / "list.xlsx")
+    path = write_rectification_list(register, tmp_path / "list.xlsx", P)
     xml = _sheet_xml(path, 1)
     drop = re.search(
         r'<dataValidation type="list"[^>]*sqref="L2:L\d+"[^>]*>.*?<formula1>(.*?)</formula1>', xml
@@ -108,7 +108,7 @@ def test_fill_in_columns_have_a_status_drop_down_and_a_date_rule(tmp_path, regis
 
 
 def test_it_prints_on_a4_landscape_one_page_wide_with_the_header_on_every_page(tmp_path, register):
-    path = write_rectification_list(register, tmp_path / "list.xlsx")
+    path = write_rectification_list(register, tmp_path / "list.xlsx", P)
     xml = _sheet_xml(path, 1)
     setup = re.search(r"<pageSetup [^>]*/>", xml).group(0)
     assert 'paperSize="9"' in setup and 'orientation="landscape"' in setup and 'fitToHeight="0"' in setup
@@ -121,7 +121,7 @@ def test_it_prints_on_a4_landscape_one_page_wide_with_the_header_on_every_page(t
 
 
 def test_in_english_the_drop_down_uses_english_labels(tmp_path, register):
-    path = write_rectification_list(register, tmp_path / "list.xlsx", lang="en")
+    path = write_rectification_list(register, tmp_path / "list.xlsx", P, lang="en")
     book = CalamineWorkbook.from_path(str(path))
     assert book.sheet_names[0] == "C contracts and funding"
     assert book.get_sheet_by_name("S staff coverage").to_python()[0][1] == "Finding ID"
@@ -133,7 +133,7 @@ def test_a_prefilled_list_reads_back_as_written(tmp_path, register):
     prefill = {
         first: Prefill(status="整改中", unit="城关区民政局", deadline=dt.date(2021, 6, 30), action="追回")
     }
-    path = write_rectification_list(register, tmp_path / "list.xlsx", prefill=prefill)
+    path = write_rectification_list(register, tmp_path / "list.xlsx", P, prefill=prefill)
     rows = {r.finding_id: r for r in read_rectification_list(path)}
     assert set(rows) == set(register["finding_id"])
     row = rows[first]
@@ -169,6 +169,16 @@ def test_column_letters():
 
 def test_an_id_of_digits_only_stays_text_with_its_leading_zero(tmp_path, register):
     digits = register.assign(finding_id=[f"{i:016d}" for i in range(len(register))])
-    path = write_rectification_list(digits, tmp_path / "list.xlsx")
+    path = write_rectification_list(digits, tmp_path / "list.xlsx", P)
     back = sorted(r.finding_id for r in read_rectification_list(path))
     assert back == sorted(digits["finding_id"]) and back[0] == "0000000000000000"
+
+
+def test_the_basis_quotes_the_plan_and_figures_of_the_parameters(tmp_path, register):
+    path = write_rectification_list(register, tmp_path / "list.xlsx", P)
+    c = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("C 购买服务合同与资金").to_python()
+    basis = {row[2]: row[c[0].index("依据")] for row in c[1:]}
+    assert basis["C1"] == (
+        "拉萨市2020年政府购买基层社会救助服务方案（承接主体为社会组织、劳务公司）；"
+        "财政部令第102号《政府购买服务管理办法》；GB 32100-2015"
+    )

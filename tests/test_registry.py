@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from audit.exceptions import RuleError
+from audit.params import load_params
 from audit.rules import RULES, RuleRegistry, rule
 from audit.rules.evidence import no_findings
+from fixtures import PARAMS_FILE
 
 # From shared/RULES.md, written out by hand.
 SEVERITY = {
@@ -72,6 +74,73 @@ def test_every_rule_has_texts_in_both_languages():
             r.recommendation_en,
         ):
             assert text.strip(), r.id
+
+
+def test_texts_quote_the_parameters_and_leave_no_placeholder():
+    params = load_params(PARAMS_FILE)
+    for r in RULES:
+        for lang in ("zh", "en"):
+            texts = r.texts(params, lang)
+            for text in (texts.title, texts.basis, texts.recommendation):
+                assert "{" not in text and "}" not in text, (r.id, lang, text)
+    c5 = RULES["C5"].texts(params, "zh").basis
+    assert c5 == (
+        "拉萨市2020年政府购买基层社会救助服务方案（从社会救助专项资金中列支，不超过下达总额的4%）；"
+        "民发〔2017〕153号；藏财综〔2017〕2号"
+    )
+    assert RULES["C3"].texts(params, "en").basis == (
+        "Lhasa's 2020 purchase plan (方案), approved 2020-01-09 "
+        "(79,504 yuan a position-year, 6,280,816 yuan in all)"
+    )
+    assert RULES["C3"].texts(params, "zh").basis.endswith("（每岗位每年79,504元，共628.0816万元）")
+    assert RULES["F5"].texts(params, "zh").basis.endswith("；西藏自治区2020年保障标准")
+
+
+def test_rule_texts_hold_no_city_year_figure_or_document_of_their_own():
+    # They quote the parameters file instead: another city's file changes every one of them.
+    words = (
+        "拉萨",
+        "西藏",
+        "Lhasa",
+        "Tibet",
+        "2020",
+        "540100",
+        "4%",
+        "79,504",
+        "79504",
+        "628.0816",
+        "6,280,816",
+    )
+    words += ("方案", "民发", "藏财", "财政部令", "暂行办法", "Order No")
+    for r in RULES:
+        for text in (
+            r.title_zh,
+            r.title_en,
+            r.basis_zh,
+            r.basis_en,
+            r.recommendation_zh,
+            r.recommendation_en,
+        ):
+            # 方案 in a recommendation means "the plan" generically; the basis names it by parameter
+            found = [w for w in words if w in text and not (w == "方案" and text is not r.basis_zh)]
+            assert not found, (r.id, found, text)
+
+
+def test_a_text_quoting_an_unknown_word_is_refused_at_registration():
+    with pytest.raises(RuleError, match=r"quotes unknown \['plan_title'\]"):
+        rule(
+            "C20",
+            title_zh="题",
+            title_en="title",
+            severity="low",
+            entity_type="contract",
+            requires=("contracts",),
+            basis_zh="{plan_title}",
+            basis_en="basis",
+            recommendation_zh="建议",
+            recommendation_en="advice",
+            registry=RuleRegistry(),
+        )(lambda t, p: None)
 
 
 def test_unknown_id_is_refused_naming_the_known_ones():

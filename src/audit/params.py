@@ -182,15 +182,97 @@ class VerificationSample(_Frozen):
         return self
 
 
+class Cited(_Frozen):
+    """A name or a document as a report cites it, in Chinese and in English."""
+
+    zh: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+
+class Sources(_Frozen):
+    """Names and documents the findings cite: the city's own, and the rules in force that year.
+
+    The rules' bases quote these (and the figures of ``purchase``), so that a parameters file
+    alone carries everything that names a city, a year or a document.
+    """
+
+    city: Cited
+    plan: Cited
+    plan_approved_on: date
+    funding_documents: Cited
+    purchase_rules: Cited
+    relief_rules: Cited
+    dibao_rules: Cited
+    standards: Cited
+    statistics: Cited
+
+
+QUOTED = (
+    *(name for name in Sources.model_fields),
+    "audit_year",
+    "unit_cost",
+    "budget",
+    "budget_wan",
+    "cap_share",
+    "township_positions",
+    "city_positions",
+    "eligible_contractors",
+    "min_education",
+    "max_term_days",
+    "allowed_vacancy_days",
+)
+"""The words a rule's title, basis or recommendation may quote as ``{name}`` (:meth:`Params.quoted`)."""
+
+
 class Params(_Frozen):
     """Every parameter of an audit run."""
 
     audit_year: int = Field(ge=2000, le=2100)
     city_code: str = Field(pattern=r"^\d{6}$")
+    sources: Sources
     purchase: Purchase
     relief: Relief
     verification_sample: VerificationSample
     numbering: Numbering | None = None
+
+    def quoted(self, lang: Literal["zh", "en"]) -> dict[str, str]:
+        """The words a rule's texts quote (``{plan}``, ``{unit_cost}``, ...), in ``lang``.
+
+        Amounts are in yuan with thousands separators and no trailing ``.00``; ``budget_wan``
+        is the budget in 万元 as Chinese documents write it; ``cap_share`` is a percentage.
+        """
+        s, p = self.sources, self.purchase
+        words = {
+            name: getattr(getattr(s, name), lang)
+            for name in Sources.model_fields
+            if name != "plan_approved_on"
+        }
+        sep = "、" if lang == "zh" else ", "
+        words.update(
+            plan_approved_on=s.plan_approved_on.isoformat(),
+            audit_year=str(self.audit_year),
+            unit_cost=_yuan(p.unit_cost_yuan),
+            budget=_yuan(p.approved_budget_yuan),
+            budget_wan=_plain(p.approved_budget_yuan / 10000),
+            cap_share=_plain(Decimal(str(p.special_fund_cap_share)) * 100) + "%",
+            township_positions=str(p.planned_positions.township),
+            city_positions=str(p.planned_positions.city),
+            eligible_contractors=sep.join(p.eligible_contractor_types),
+            min_education=p.min_education,
+            max_term_days=str(p.max_contract_term_days),
+            allowed_vacancy_days=str(p.allowed_vacancy_days),
+        )
+        return words
+
+
+def _plain(value: Decimal) -> str:
+    """A decimal without trailing zeros or exponent: 628.0816, 4, 5.5."""
+    return format(value.normalize(), "f")
+
+
+def _yuan(value: Decimal) -> str:
+    """An amount with thousands separators, fen only when there are some: 79,504 or 1,234.50."""
+    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
 
 
 def load_params(path: str | Path) -> Params:

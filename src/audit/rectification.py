@@ -19,7 +19,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,9 @@ from audit.findings import sort_register, typed_register
 from audit.i18n import FOLLOW_UP_LABELS
 from audit.rules.registry import RULES
 from audit.vocabulary import IMPORTABLE_STATUSES
+
+if TYPE_CHECKING:
+    from audit.params import Params
 
 Lang = Literal["zh", "en"]
 
@@ -183,20 +186,22 @@ def _layout(lang: Lang, sheets: Mapping[str, pd.DataFrame], deadlines: Mapping[s
 def write_rectification_list(
     findings: pd.DataFrame,
     path: str | Path,
+    params: Params,
     lang: Lang = "zh",
     prefill: Mapping[str, Prefill] | None = None,
 ) -> Path:
     """Write the 整改清单: one sheet per area, validated fill-in columns, printable as a working list.
 
-    ``prefill`` maps finding ids to what the follow-up journal holds for them.
+    ``prefill`` maps finding ids to what the follow-up journal holds for them. Each rule's
+    basis and recommendation quote ``params`` (the plan, the unit cost, the cap share).
     """
     if lang not in SHEETS:
         raise ValueError(f"lang must be zh or en, not {lang!r}")
     frame = sort_register(typed_register(findings))
-    meta = {r.id: r for r in RULES}
-    title = {k: (v.title_zh if lang == "zh" else v.title_en) for k, v in meta.items()}
-    basis = {k: (v.basis_zh if lang == "zh" else v.basis_en) for k, v in meta.items()}
-    advice = {k: (v.recommendation_zh if lang == "zh" else v.recommendation_en) for k, v in meta.items()}
+    texts = {r.id: r.texts(params, lang) for r in RULES}
+    title = {k: v.title for k, v in texts.items()}
+    basis = {k: v.basis for k, v in texts.items()}
+    advice = {k: v.recommendation for k, v in texts.items()}
     entity = _ENTITY.get(lang, {})
     prefill = prefill or {}
     filled = [prefill.get(f, Prefill()) for f in frame["finding_id"]]

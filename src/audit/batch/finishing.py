@@ -31,8 +31,10 @@ from audit.params import Params
 from audit.vocabulary import SEVERITIES
 
 
-def combine_findings(run_dir: Path, parts: list[Path], lang: str) -> tuple[list[Path], int]:
+def combine_findings(run_dir: Path, parts: list[Path], lang: str, params: Params) -> tuple[list[Path], int]:
     """Write the combined register (every unit's findings) as parquet, csv and xlsx.
+
+    The xlsx (the rectification list) cites the documents and figures of ``params``.
 
     Returns the files written and the number of findings.
     """
@@ -45,7 +47,9 @@ def combine_findings(run_dir: Path, parts: list[Path], lang: str) -> tuple[list[
     written = write_register(combined, staging, FINDINGS)
     files = [written["parquet"], written["csv"]]
     prefill = tracking.prefills(run_dir)  # what the follow-up journal holds, when the run is tracked
-    files.append(write_rectification_list(combined, staging / f"{FINDINGS}.xlsx", lang=lang, prefill=prefill))
+    files.append(
+        write_rectification_list(combined, staging / f"{FINDINGS}.xlsx", params, lang=lang, prefill=prefill)
+    )
     final = []
     for path in files:
         os.replace(path, run_dir / path.name)
@@ -200,7 +204,7 @@ def finish_run(
     units = _units(run_dir, jobs, results, counties, _county_names(options.store))
     parts = [run_dir / p for u in units for p in u["registers"]]
     try:
-        register, n_findings = combine_findings(run_dir, parts, options.lang)
+        register, n_findings = combine_findings(run_dir, parts, options.lang, params)
         combine_error = ""
     except AuditError as exc:  # the reports stand; the index says why there is no combined register
         register, n_findings, combine_error = [], 0, str(exc)

@@ -37,10 +37,10 @@ from audit.rules.registry import NotRun, Outcome, rule
 from audit.rules.tables import Tables
 from audit.vocabulary import COUNTY_BUDGET, PURCHASE, SPECIAL_FUND
 
-_ORDER_102 = "财政部令第102号《政府购买服务管理办法》"
-_ORDER_102_EN = "MoF Order No. 102 (2020), Government Purchase of Services"
-_PLAN = "拉萨市2020年政府购买基层社会救助服务方案"
-_PLAN_EN = "Lhasa's 2020 purchase plan (方案, approved 2020-01-09)"
+# The documents are quoted from the parameters file's ``sources`` (Rule.texts fills them in).
+_ORDER_102 = _ORDER_102_EN = "{purchase_rules}"
+_PLAN = "{plan}"
+_PLAN_EN = "{plan}, approved {plan_approved_on}"
 
 
 def _share_fen(amount_fen: int, share: float) -> int:
@@ -63,9 +63,8 @@ def _joined(flags: list[np.ndarray], labels: list[str], sep: str) -> list[str]:
     severity="high",
     entity_type="contract",
     requires=("contracts",),
-    basis_zh=f"{_PLAN}（承接主体为社会组织、专业劳务公司）；{_ORDER_102}；GB 32100-2015",
-    basis_en=f"{_PLAN_EN} (contractors: social organisations, labour-service companies); "
-    f"{_ORDER_102_EN}; GB 32100-2015",
+    basis_zh=f"{_PLAN}（承接主体为{{eligible_contractors}}）；{_ORDER_102}；GB 32100-2015",
+    basis_en=f"{_PLAN_EN} (contractors: {{eligible_contractors}}); {_ORDER_102_EN}; GB 32100-2015",
     recommendation_zh="核实承接主体资质和登记情况；不符合条件的，依法解除合同并重新选定承接主体。",
     recommendation_en="Verify the contractor's type and registration; if ineligible, end the contract "
     "and choose an eligible contractor.",
@@ -195,8 +194,8 @@ def contract_dates_wrong(t: Tables, p: Params) -> pd.DataFrame:
     severity="medium",
     entity_type="contract",
     requires=("contracts",),
-    basis_zh=f"{_PLAN}（每岗位每年79,504元，共628.0816万元）",
-    basis_en=f"{_PLAN_EN} (79,504 yuan a position-year, 6,280,816 yuan in all)",
+    basis_zh=f"{_PLAN}（每岗位每年{{unit_cost}}元，共{{budget_wan}}万元）",
+    basis_en=f"{_PLAN_EN} ({{unit_cost}} yuan a position-year, {{budget}} yuan in all)",
     recommendation_zh="按方案核定的岗位数和单价核实合同金额，多列金额予以调减。",
     recommendation_en="Recompute the amount from the plan's positions and unit cost; reduce any excess.",
 )
@@ -256,8 +255,8 @@ _C4_META = dict(
     title_en="Contracted total above the approved budget or the county's share",
     severity="high",
     entity_type="county",
-    basis_zh=f"{_ORDER_102}（先有预算、后购买服务）；{_PLAN}（批准预算628.0816万元）",
-    basis_en=f"{_ORDER_102_EN} (a purchase needs a budget first); {_PLAN_EN} (budget 6,280,816 yuan)",
+    basis_zh=f"{_ORDER_102}（先有预算、后购买服务）；{_PLAN}（批准预算{{budget_wan}}万元）",
+    basis_en=f"{_ORDER_102_EN} (a purchase needs a budget first); {_PLAN_EN} (budget {{budget}} yuan)",
     recommendation_zh="超出预算或份额的部分暂停支付，按程序调整预算或核减合同。",
     recommendation_en="Stop paying beyond the budget or share; amend the budget through due process or "
     "reduce the contracts.",
@@ -339,8 +338,8 @@ def contracted_above_budget(t: Tables, p: Params) -> pd.DataFrame:
     entity_type="city",
     requires=("fund_payments", "fund_allocations"),
     scope="city",
-    basis_zh=f"{_PLAN}（从社会救助专项资金中列支，不超过下达总额的4%）；民发〔2017〕153号；藏财综〔2017〕2号",
-    basis_en=f"{_PLAN_EN} (at most 4% of the special fund allocated); 民发〔2017〕153号; 藏财综〔2017〕2号",
+    basis_zh=f"{_PLAN}（从社会救助专项资金中列支，不超过下达总额的{{cap_share}}）；{{funding_documents}}",
+    basis_en=f"{_PLAN_EN} (at most {{cap_share}} of the special fund allocated); {{funding_documents}}",
     recommendation_zh="超出比例部分调整由县级财政预算承担，归还社会救助专项资金。",
     recommendation_en="Move the excess to the county budgets and refund it to the special fund.",
 )

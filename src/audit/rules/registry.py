@@ -9,6 +9,7 @@ Adding a rule is writing one function over the input tables and decorating it wi
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -17,6 +18,7 @@ import pandas as pd
 
 from audit.datacontract import TABLES
 from audit.exceptions import RuleError
+from audit.params import QUOTED
 from audit.vocabulary import AREAS, ENTITY_TYPES, SEVERITIES
 
 if TYPE_CHECKING:
@@ -44,6 +46,15 @@ class Outcome:
     findings: pd.DataFrame
     notes_zh: tuple[str, ...] = ()
     notes_en: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleTexts:
+    """A rule's texts in one language, with the parameters they quote filled in."""
+
+    title: str
+    basis: str
+    recommendation: str
 
 
 @dataclass
@@ -85,6 +96,16 @@ class Rule:
             return fn
 
         return decorate
+
+    def texts(self, params: Params, lang: Literal["zh", "en"]) -> RuleTexts:
+        """Title, basis and recommendation in ``lang``, quoting ``params`` where they say ``{name}``."""
+        words = params.quoted(lang)
+        return RuleTexts(
+            *(
+                getattr(self, f"{field}_{lang}").format_map(words)
+                for field in ("title", "basis", "recommendation")
+            )
+        )
 
     def __call__(self, tables: Tables, params: Params, scope: Scope = "county") -> pd.DataFrame | Outcome:
         """Call the part of ``scope`` directly (tests and notebooks; no missing-table handling)."""
@@ -196,3 +217,18 @@ def _check_metadata(rule: Rule) -> None:
         raise RuleError(f"rule {rule.id}: unknown tables {unknown}; tables are {', '.join(TABLES)}")
     if not rule.requires:
         raise RuleError(f"rule {rule.id}: names no table it reads")
+    for name in ("title", "basis", "recommendation"):
+        for lang in ("zh", "en"):
+            text = getattr(rule, f"{name}_{lang}")
+            try:
+                quoted = {field for _, field, _, _ in string.Formatter().parse(text) if field is not None}
+            except ValueError as exc:
+                raise RuleError(
+                    f"rule {rule.id}: {name}_{lang} is not a valid text template: {exc}"
+                ) from None
+            unknown = sorted(quoted - set(QUOTED))
+            if unknown:
+                raise RuleError(
+                    f"rule {rule.id}: {name}_{lang} quotes unknown {unknown}; "
+                    f"a text may quote {', '.join(QUOTED)}"
+                )

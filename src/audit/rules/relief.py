@@ -49,10 +49,9 @@ TEKUN = ("特困集中供养", "特困分散供养")
 URBAN_KINDS = ("街道",)
 RURAL_KINDS = ("乡", "镇")
 
-_INTERIM = "《社会救助暂行办法》（国务院令第649号）"
-_INTERIM_EN = "Interim Measures on Social Assistance (State Council Order No. 649)"
-_DIBAO_RULES = "民发〔2012〕220号《最低生活保障审核审批办法（试行）》"
-_DIBAO_RULES_EN = "民发〔2012〕220号 (minimum living allowance review and approval)"
+# The documents are quoted from the parameters file's ``sources`` (Rule.texts fills them in).
+_INTERIM = _INTERIM_EN = "{relief_rules}"
+_DIBAO_RULES = _DIBAO_RULES_EN = "{dibao_rules}"
 _PAYMENT_COLUMNS = [
     "payment_id",
     "person_id",
@@ -396,8 +395,8 @@ def _standards_fen(p: Params) -> tuple[dict[tuple[str, str], int], list[str]]:
     severity="medium",
     entity_type="household",
     requires=("relief_payments", "beneficiaries", "divisions"),
-    basis_zh=f"{_INTERIM}（按差额发放，不得高于保障标准）；西藏自治区2020年保障标准",
-    basis_en=f"{_INTERIM_EN} (top-up to the standard, never above it); Tibet's 2020 standards",
+    basis_zh=f"{_INTERIM}（按差额发放，不得高于保障标准）；{{standards}}",
+    basis_en=f"{_INTERIM_EN} (top-up to the standard, never above it); {{standards}}",
     recommendation_zh="按保障标准和家庭人口核定发放金额，追回超标准发放部分。",
     recommendation_en="Recompute the amount from the standard and household size; recover the excess.",
 )
@@ -772,8 +771,8 @@ def paid_late(t: Tables, p: Params) -> pd.DataFrame:
     entity_type="programme",
     requires=("beneficiaries",),
     scope="city",
-    basis_zh="拉萨市民政局2020年5月7日公布的救助对象数据；《社会救助暂行办法》（信息公开）",
-    basis_en="The city civil-affairs bureau's figures of 2020-05-07; Interim Measures (publication)",
+    basis_zh="{statistics}；{relief_rules}（信息公开）",
+    basis_en="{statistics}; {relief_rules} (publication)",
     recommendation_zh="核对名册与统计报表，查明差异原因并更正名册或公布数据。",
     recommendation_en="Reconcile the roll with the statistics; correct whichever is wrong.",
 )

@@ -37,8 +37,8 @@ from audit.rules.measures import year_bounds, year_months
 from audit.rules.registry import rule
 from audit.rules.tables import Tables
 
-_PLAN = "拉萨市2020年政府购买基层社会救助服务方案"
-_PLAN_EN = "Lhasa's 2020 purchase plan (方案)"
+# The plan and the documents are quoted from the parameters file (Rule.texts fills them in).
+_PLAN = _PLAN_EN = "{plan}"
 _FAR = np.datetime64("9999-12-31", "us")  # "still in post": an open end that sorts last
 
 
@@ -221,8 +221,8 @@ def office_overstaffed(t: Tables, p: Params) -> pd.DataFrame:
     entity_type="city",
     requires=("staff",),
     scope="city",
-    basis_zh=f"{_PLAN}（其余8名安排在市民政局从事社会救助工作）",
-    basis_en=f"{_PLAN_EN} (8 positions at the city civil-affairs bureau)",
+    basis_zh=f"{_PLAN}（其余{{city_positions}}名安排在市民政局从事社会救助工作）",
+    basis_en=f"{_PLAN_EN} ({{city_positions}} positions at the city civil-affairs bureau)",
     recommendation_zh="按方案核定的岗位数配备市级人员，多出或不足的说明理由并调整。",
     recommendation_en="Staff the city bureau to the plan's number; explain and correct any difference.",
 )
@@ -257,8 +257,8 @@ def city_posts_off_plan(t: Tables, p: Params) -> pd.DataFrame:
     severity="medium",
     entity_type="staff",
     requires=("staff",),
-    basis_zh=f"{_PLAN}（本科及以上学历）",
-    basis_en=f"{_PLAN_EN} (a bachelor's degree or above)",
+    basis_zh=f"{_PLAN}（{{min_education}}及以上学历）",
+    basis_en=f"{_PLAN_EN} (education {{min_education}} or above)",
     recommendation_zh="要求承接主体按方案条件调整人员，或说明理由报批。",
     recommendation_en="Have the contractor replace the staff member, or justify the exception for approval.",
 )
@@ -424,8 +424,8 @@ def staff_in_two_counties(t: Tables, p: Params) -> pd.DataFrame:
     severity="high",
     entity_type="staff",
     requires=("staff", "public_employees"),
-    basis_zh=f"{_PLAN}；财政部令第102号第十条（不得变相用工）",
-    basis_en=f"{_PLAN_EN}; MoF Order No. 102 Art. 10 (no disguised hiring)",
+    basis_zh=f"{_PLAN}；{{purchase_rules}}第十条（不得变相用工）",
+    basis_en=f"{_PLAN_EN}; {{purchase_rules}} Art. 10 (no disguised hiring)",
     recommendation_zh="核实是否在编在岗或重复领取报酬，清退并追回重复支付的服务费。",
     recommendation_en="Check for double employment or double pay; remove the person and recover double pay.",
 )
@@ -468,8 +468,8 @@ def staff_public_employee(t: Tables, p: Params) -> pd.DataFrame:
     severity="medium",
     entity_type="staff",
     requires=("staff", "beneficiaries"),
-    basis_zh="民发〔2012〕220号（经办人员近亲属申请救助应备案）；《社会救助暂行办法》",
-    basis_en="民发〔2012〕220号 (relatives of case workers are filed); Interim Measures on Social Assistance",
+    basis_zh="{dibao_rules}（经办人员近亲属申请救助应备案）；{relief_rules}",
+    basis_en="{dibao_rules} (relatives of case workers are filed); {relief_rules}",
     recommendation_zh="核查该户救助资格和近亲属备案情况，实行回避。",
     recommendation_en="Re-examine the household's eligibility and the filing of relatives; apply recusal.",
 )
@@ -613,8 +613,8 @@ def office_lacks_four_haves(t: Tables, p: Params) -> pd.DataFrame:
     entity_type="city",
     requires=("divisions",),
     scope="city",
-    basis_zh=f"{_PLAN}（乡镇、街道办事处各配备1名，共71名；全市66个乡镇街道）",
-    basis_en=f"{_PLAN_EN} (one per township office, 71 in all; the release counts 66 offices)",
+    basis_zh=f"{_PLAN}（乡镇、街道办事处各配备1名，共{{township_positions}}名）",
+    basis_en=f"{_PLAN_EN} (one per township office, {{township_positions}} in all)",
     recommendation_zh="核对方案岗位数与乡镇（街道）数，说明多出岗位的安排。",
     recommendation_en="Reconcile the plan's positions with the offices; account for the extra positions.",
 )
