@@ -179,7 +179,7 @@ def test_ingest_then_batch_give_the_hand_worked_findings(tmp_path):
     assert store.counties() == COUNTIES
     assert len(store.read("divisions")) == 17  # the county rows too: nothing quarantined
     args = ("--store", tmp_path / "store", "--params", params, "--out", tmp_path / "runs", "--run-id", "rkz")
-    audit("batch", *args, "--jobs", 2, "--no-pdf")
+    audit("batch", *args, "--jobs", 2, "--formats", "html")
     run = tmp_path / "runs" / "rkz"
     findings = pd.read_parquet(run / "findings.parquet")
     assert sorted(_found(findings), key=str) == sorted(EXPECTED, key=str)
