@@ -17,6 +17,7 @@ from audit.cli import main
 from audit.exports import write_xlsx
 from audit.findings import empty_register, finding_id, typed_register, write_register
 from audit.manifest import write_manifest
+from audit.params import load_params
 from audit.rectification import COLUMNS
 from audit.tracking import (
     CLOSED,
@@ -30,6 +31,7 @@ from audit.tracking import (
     next_statuses,
     record_run,
 )
+from fixtures import PARAMS_FILE
 
 WHEN = "2021-03-01T08:00:00Z"
 
@@ -366,7 +368,9 @@ def test_a_full_cycle_over_two_runs(tmp_path, capsys, monkeypatch):
         f8: Prefill(EXCLUDED, note="系银行系统故障，经核实非经办责任"),
         c8: Prefill(CONFIRMED),
     }
-    filled = write_rectification_list(one, tmp_path / "filled.xlsx", prefill=answers)
+    filled = write_rectification_list(
+        one, tmp_path / "filled.xlsx", load_params(PARAMS_FILE), prefill=answers
+    )
     assert main(["track", "import", str(filled), "--track", str(track), "--by", "张三"]) == 0
     assert "for 5 findings" in capsys.readouterr().out
 
