@@ -17,13 +17,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
-from rule_tables import frame
 
 from audit.findings import combine_registers
 from audit.params import Params
 from audit.rules import RULES, run_rules
 from audit.rules.tables import Tables
 from fixtures import second_city as city
+from fixtures.rule_tables import frame
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = dt.date(2022, 3, 1)
