@@ -46,10 +46,9 @@ from audit.rules.measures import fen, fen_of, group_keys, in_units, month_bounds
 from audit.rules.registry import NotRun, Outcome, rule
 from audit.rules.tables import Tables
 
-_INTERIM = "《社会救助暂行办法》（国务院令第649号）"
-_INTERIM_EN = "Interim Measures on Social Assistance (State Council Order No. 649)"
-_DIBAO_RULES = "民发〔2012〕220号《最低生活保障审核审批办法（试行）》"
-_DIBAO_RULES_EN = "民发〔2012〕220号 (minimum living allowance review and approval)"
+# The documents are quoted from the parameters file's ``sources`` (Rule.texts fills them in).
+_INTERIM = _INTERIM_EN = "{relief_rules}"
+_DIBAO_RULES = _DIBAO_RULES_EN = "{dibao_rules}"
 _NEVER = pd.Timestamp("2262-04-11")  # enrolment without an exit: any day counts
 URBAN_KINDS = ("街道",)
 RURAL_KINDS = ("乡", "镇")

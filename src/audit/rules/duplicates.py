@@ -84,9 +84,8 @@ def candidate_pairs(people: pd.DataFrame) -> pd.DataFrame:
     severity="low",
     entity_type="person",
     requires=("beneficiaries",),
-    basis_zh="《社会救助暂行办法》（国务院令第649号）；审计分析性复核（模糊重复查找）",
-    basis_en="Interim Measures on Social Assistance (State Council Order No. 649); analytical review "
-    "(fuzzy duplicates)",
+    basis_zh="{relief_rules}；审计分析性复核（模糊重复查找）",
+    basis_en="{relief_rules}; analytical review (fuzzy duplicates)",
     recommendation_zh="入户核实是否为同一人：如是，注销重复身份登记并追回重复发放的资金。",
     recommendation_en="Verify at home whether they are one person; if so, cancel the duplicate entry and "
     "recover what it was paid.",

@@ -238,9 +238,8 @@ def document_number_gaps(t: Tables, p: Params) -> Outcome:
     severity="low",
     entity_type="series",
     requires=("relief_payments",),
-    basis_zh="《社会救助暂行办法》（国务院令第649号）；审计分析性复核（连续性检查）",
-    basis_en="Interim Measures on Social Assistance (State Council Order No. 649); analytical "
-    "review (gap test)",
+    basis_zh="{relief_rules}；审计分析性复核（连续性检查）",
+    basis_en="{relief_rules}; analytical review (gap test)",
     recommendation_zh="查明缺号、重号流水的发放记录（含数据质量隔离的记录），核对银行代发明细。",
     recommendation_en="Account for each missing or repeated payment number (quarantined rows included) "
     "against the bank's disbursement list.",
