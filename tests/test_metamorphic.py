@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from audit import demo
-from audit.contract import TABLES
+from audit.datacontract import TABLES
 from audit.findings import combine_registers
 from audit.ingest import ingest
 from audit.params import load_params
