@@ -1060,6 +1060,46 @@ def kept_notes(path: Path) -> str:
     return text.split(NOTES_HEADING, 1)[1].strip()
 
 
+# --- 6. report rendering ------------------------------------------------------------------------
+
+
+@target("render", "One county's report in each format (HTML, PDF, Word) from its content model")
+def render_target(s: Session) -> Outcome:
+    """Seconds of each format per county, on the demo store, in a child process."""
+    out = Outcome("render", TARGETS["render"].title)
+    given = batch_inputs(s)
+    counties = [c for c in given["counties"] if c != given["city"]][: max(1, min(3, s.counties or 3))]
+    got = child(s.work, "render", given["store"], ",".join(counties), s.repeat)
+    out.setup += [
+        f"the demo store (batch_bench's), counties {', '.join(counties)}; the report document built once "
+        "per county from the facade's parts (`benchmarks/render_bench.py`), then each format timed alone",
+        "pdf: the glyph check and headless Chromium printing the HTML page; docx: python-docx from the "
+        "model with the charts drawn as PNG (cairosvg)",
+    ]
+    for county, runs in got.items():
+        for name in ("html", "pdf", "docx"):
+            out.figures.append(Figure(f"{county}: {name}", "s", runs[name]))
+        out.figures.append(Figure(f"{county}: docx, CPU seconds", "s", runs["docx_cpu"]))
+        out.figures.append(Figure(f"{county}: first docx of the process (imports)", "s", runs["docx_first"]))
+    docx = max(statistics.median(r["docx"]) for r in got.values())
+    cpu = max(statistics.median(r["docx_cpu"]) for r in got.values())
+    out.goals.append(
+        Goal("Word file of one county (slowest county, median)", docx, 1.0, at_least=False, unit="s")
+    )
+    out.analysis.append(
+        f"A Word file takes at most {docx:.2f} s a county ({cpu:.2f} s of CPU; the issue: well under a "
+        "second), about two thirds of it drawing the three charts as PNG; the PDF is Chromium starting "
+        "and printing."
+    )
+    return out
+
+
+def _child_render(store: str, counties: str, repeat: str) -> dict[str, Any]:
+    from benchmarks.render_bench import measure
+
+    return measure(Path(store), counties.split(","), int(repeat))
+
+
 # --- the children -------------------------------------------------------------------------------
 
 CHILDREN: dict[str, Callable[..., dict[str, Any]]] = {
@@ -1068,6 +1108,7 @@ CHILDREN: dict[str, Callable[..., dict[str, Any]]] = {
     "memory": _child_memory,
     "rules": _child_rules,
     "notebook": _child_notebook,
+    "render": _child_render,
 }
 
 

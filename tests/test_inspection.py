@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from audit import inspection
+from audit.document import Document
 from audit.exceptions import ParameterError
 from audit.findings import read_register
 from fixtures import ROOT
@@ -30,10 +31,6 @@ def _open(place, **kw) -> inspection.CountyInspection:
     return inspection.open_county(fx.COUNTY, store=place["store"], out=place["out"], run_id="t-1", **kw)
 
 
-def _text(html: str) -> str:
-    return re.sub(r"<[^>]+>", " ", html)
-
-
 def test_bad_parameters_are_refused_when_a_notebook_opens_a_county(place):
     with pytest.raises(ParameterError, match="parameter 'county': 540199 is not a county"):
         inspection.open_county("540199", store=place["store"], out=place["out"])
@@ -51,81 +48,98 @@ def test_findings_by_area_are_the_hand_counted_ones(county):
         county.findings("X")
 
 
+def _texts(part) -> str:
+    return " ".join(Document(part.title, part.lang, (part,)).texts())
+
+
 def test_the_title_block_names_the_county_period_and_run_and_says_data_are_masked(county):
     title = county.title_block()
-    assert (
-        title.section == "title"
-        and title.meta["title"] == "社会救助政府购买服务与救助资金检查报告 城关区（540102）"
-    )
-    text = _text(title.html)
-    for expected in (
-        "社会救助政府购买服务与救助资金检查报告",
-        "城关区（540102）",
-        "2020-01-01 至 2020-12-31",
-        "t-1",
-    ):
+    assert title.part == "title" and title.title == "社会救助政府购买服务与救助资金检查报告"
+    assert title.meta["page_title"] == "社会救助政府购买服务与救助资金检查报告 城关区（540102）"
+    text = _texts(title)
+    for expected in ("城关区（540102）", "2020年1月1日 至 2020年12月31日", "t-1"):
         assert expected in text
-    assert "已脱敏" in text and "audit-banner" not in title.html
+    assert "已脱敏" in text and "banner" not in title.html
 
 
 def test_a_full_pii_run_says_so_on_its_first_section(place):
     title = _open(place, pii="full").title_block()
-    assert 'class="audit-banner"' in title.html and "完整的个人信息" in title.html
+    assert 'class="banner"' in title.html and "完整的个人信息" in title.html
 
 
-def test_the_summary_counts_by_severity_and_area_and_gives_the_money(county):
-    summary = county.summary()
-    assert summary.section == "summary"
-    rows = re.findall(r"<tr>(.*?)</tr>", summary.html, flags=re.S)
-    cells = [re.findall(r"<td[^>]*>(.*?)</td>", r) for r in rows]
-    by_label = {c[0]: c[1:] for c in cells if c}
-    # hand count: high C8 F2 F3, medium S4 F5, low F8, info C9
-    assert by_label["高"] == ["1", "0", "2", "3"]
-    assert by_label["中"] == ["0", "1", "1", "2"]
-    assert by_label["低"] == ["0", "0", "1", "1"]
-    assert by_label["提示"] == ["1", "0", "0", "1"]
-    assert by_label["合计"] == ["2", "1", "4", "7"]
-    # money: C 3,000.04 (C8); F 390 + 1,600 + 1,506 + 800 = 4,296.00
-    assert by_label["涉及金额（元）"] == ["3,000.04", "0.00", "4,296.00", "7,296.04"]
-    assert by_label["F11"][1:3] == ["未运行", "0"]
-    assert by_label["C8"][:3] == ["支付金额超过合同金额", "发现问题", "1"]
+def test_the_basic_facts_are_counted_from_the_data(county):
+    basics = county.basic_facts()
+    assert basics.part == "basics" and basics.blocks[0].title == "基本情况"
+    text = _texts(basics)
+    assert "<h2>一、基本情况</h2>" in basics.html
+    for expected in ("购买服务合同", "救助对象名册", "全年发放救助金"):
+        assert expected in text
 
 
-def test_the_summary_says_what_money_was_not_audited(county, city):
+def test_the_method_says_what_money_was_not_audited(county):
     # The built store quarantined no row (its log lists one, its quarantine files none).
-    for html in (county.summary().html, city.summary().html):
-        assert "未经审计的数据" in html and "所有数据均已审计：没有隔离的行。" in html
+    text = _texts(county.basis_and_method())
+    assert "隔离 0 行" in text and "被隔离行涉及金额" not in text
 
 
-def test_an_area_section_has_its_heading_rules_and_escaped_masked_rows(county):
-    contracts = county.findings_section("C")
-    assert (contracts.section, contracts.area) == ("area", "C")
-    assert "<h2>C 购买服务合同与资金</h2>" in contracts.html
-    assert re.findall(r"<h3>(\w+) ", contracts.html) == ["C8", "C9"]
-    assert "&lt;img src=x onerror=alert(3)&gt;" in contracts.html and "<img src=x" not in contracts.html
-    relief = county.findings_section("F").html
-    assert re.findall(r"<h3>(\w+) ", relief) == ["F2", "F3", "F5", "F8"]
-    assert fx.P3_ID not in relief and fx.P3_ID[:6] + "********" + fx.P3_ID[-4:] in relief
-    staffing = county.findings_section("S").html
-    assert "ST-2" in staffing and "&lt;***" in staffing and "onerror" not in staffing  # the name masked
+def test_the_method_names_the_documents_the_rules_not_run_and_the_seed(county):
+    method = county.basis_and_method()
+    text = _texts(method)
+    assert "《社会救助暂行办法》（国务院令第649号）" in text
+    assert "F11" in text and "未运行" in text  # F11 did not run: too few payments
+    assert "随机种子 20200507" in text
+
+
+def test_problems_are_one_subsection_per_rule_by_severity_then_money(county):
+    problems = county.problems()
+    section = problems.blocks[0]
+    assert section.title == "发现的主要问题"
+    rules = [re.search(r"（(\w+)，", s.title).group(1) for s in section.blocks]
+    # by hand: high C8 3,000.04 > F3 1,600.00 > F2 390.00; medium F5 1,506.00 > S4 0; low F8; info C9
+    assert rules == ["C8", "F3", "F2", "F5", "S4", "F8", "C9"]
+    f2 = next(s for s in section.blocks if "（F2，" in s.title)
+    lead, basis, measure, table = f2.blocks[:4]
+    assert lead.text == "经检查，发现“死亡后仍发放救助金”问题，涉及 1 名人员，发放 1 笔，金额共 390.00 元。"
+    assert table.rows[0][1:] == ("2020年4月", "390.00", "死亡日期：2020年3月15日，救助类别：农村低保")
+    assert basis.label == "依据：" and measure.label == "整改建议："
+    assert fx.P3_ID not in _texts(problems) and fx.P3_ID[:6] + "********" + fx.P3_ID[-4:] in table.rows[0][0]
+
+
+def test_the_findings_list_gives_every_finding_with_labelled_evidence_escaped(county):
+    listing = county.findings_list()
+    table = listing.blocks[0].blocks[0]
+    assert listing.blocks[0].title == "附件1：问题清单" and len(table.rows) == 7
+    c9 = next(r for r in table.rows if r[0] == "C9")
+    assert "承接主体：拉萨市仁爱社会工作服务中心<img src=x onerror=alert(3)>" in c9[-1]
+    assert "&lt;img src=x onerror=alert(3)&gt;" in listing.html and "<img src=x" not in listing.html
+    text = _texts(listing)
+    assert "{" not in text and '":' not in text and "amount_yuan" not in text
+
+
+def test_recommendations_give_one_measure_per_rule_with_its_money(county):
+    items = county.recommendations().blocks[0].blocks
+    assert len(items) == 7 and items[0].text.startswith("1. 支付金额超过合同金额：")
+    assert "（涉及金额 3,000.04 元）" in items[0].text
 
 
 def test_an_english_run_has_english_headings(place):
     english = _open(place, lang="en")
-    assert "<h1>Inspection report: purchased social-assistance services and relief funds</h1>" in (
-        english.title_block().html
+    assert (
+        english.title_block().title
+        == "Inspection report: purchased social-assistance services and relief funds"
     )
-    assert "<h2>Summary</h2>" in english.summary().html
-    assert "<h2>C Purchased-service contracts and funding</h2>" in english.findings_section("C").html
-    assert "<h2>Data quality</h2>" in english.quality_section().html
-    assert "<h2>Field-verification sample</h2>" in english.sample_section().html
-    assert "<h2>Appendix: provenance</h2>" in english.provenance().html
+    assert "<h2>1. Basic facts</h2>" in english.basic_facts().html
+    assert english.problems().blocks[0].title == "Main problems found"
+    assert "Attachment 2: Data quality" in english.quality_section().html
+    assert "Attachment 3: Field-verification sample" in english.sample_section().html
+    assert "Attachment 4: Provenance" in english.provenance().html
 
 
 def test_charts_are_embedded_pictures_of_their_area(county):
     for kind, area in (("contracts", "C"), ("coverage", "S"), ("relief", "F")):
         chart = county.chart(kind)
-        assert chart.area == area and '<img src="data:image/svg+xml;base64,' in chart.html
+        assert chart.area == area and chart.part == "basics"
+        assert '<img src="data:image/svg+xml;base64,' in chart.html and 'alt="' in chart.html
     with pytest.raises(ValueError, match="unknown chart"):
         county.chart("pie")
 
@@ -145,30 +159,30 @@ def test_coverage_needs_someone_in_post_every_day_of_the_month():
     assert covered.loc["T3"].tolist() == [0] * 12
 
 
-def test_the_quality_section_masks_the_values_it_shows(county):
+def test_the_quality_section_groups_by_table_column_and_check_and_masks(county):
     quality = county.quality_section()
-    assert quality.section == "quality" and "<h2>数据质量</h2>" in quality.html
-    assert fx.BAD_ID not in quality.html and fx.BAD_ID[:6] + "********" + fx.BAD_ID[-4:] in quality.html
-    assert "隔离" in quality.html and "救助对象名册" in quality.html
+    assert quality.part == "quality" and quality.blocks[0].title == "附件2：数据质量"
+    text = _texts(quality)
+    assert fx.BAD_ID not in text and fx.BAD_ID[:6] + "********" + fx.BAD_ID[-4:] in text
+    assert "隔离" in text and "救助对象名册" in text
     assert "<script" not in quality.html
 
 
 def test_the_sample_prints_its_seed_and_always_visits_the_risky_households(county):
     sample = county.sample_section()
-    assert "随机种子：20200507" in sample.html
-    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>.*?<td>([^<]*)</td></tr>", sample.html)
+    assert "随机种子：20200507" in _texts(sample)
+    table = sample.blocks[0].blocks[-1]
     # by hand: F8 names H1, F3 and F5 name H2, F2 names H3
-    assert [(r[2], r[3]) for r in rows] == [("H1", "F8"), ("H2", "F3,F5"), ("H3", "F2")]
+    assert [(r[2], r[5]) for r in table.rows] == [("H1", "F8"), ("H2", "F3,F5"), ("H3", "F2")]
 
 
 def test_provenance_cites_inputs_parameters_versions_and_revision(county):
-    html = county.provenance().html
+    text = _texts(county.provenance())
     digest = hashlib.sha256((ROOT / "params" / "lhasa-2020.yaml").read_bytes()).hexdigest()
-    assert f"params/lhasa-2020.yaml，SHA-256 {digest}" in html
-    assert "purchase.unit_cost_yuan" in html and "社会组织, 劳务公司" in html
-    assert "<td>pandas</td>" in html and "<td>nbconvert</td>" in html
-    assert re.search(r"代码版本：([0-9a-f]{40}|unknown)", html)
-    assert "relief_payments.xlsx" in html and "20200507" in html
+    assert f"params/lhasa-2020.yaml，SHA-256 {digest}" in text
+    assert "pandas" in text and "20200507" in text
+    assert re.search(r"代码版本：([0-9a-f]{40}|unknown)", text)
+    assert "relief_payments.xlsx" in text
 
 
 def test_saving_writes_the_areas_register_with_full_values_and_its_results(county, place):
@@ -188,29 +202,28 @@ def city(place) -> inspection.CityInspection:
 
 def test_the_city_title_names_the_city(city):
     title = city.title_block()
-    assert "<h1>全市汇总检查报告</h1>" in title.html and "<tr><th>市</th><td>540100</td></tr>" in title.html
+    assert title.title == "全市汇总检查报告" and "<tr><th>市</th><td>540100</td></tr>" in title.html
 
 
-def test_the_city_summary_counts_each_county(city):
-    html = city.summary().html
-    rows = {
-        r[0]: r[1:]
-        for r in (re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", html))
-        if r
-    }
-    assert rows["城关区（540102）"] == ["3", "2", "1", "1", "7", "7,296.04"]
-    assert rows["堆龙德庆区（540103）"] == ["1", "0", "0", "1", "2", "72,878.67"]
-
-
-def test_the_city_shows_the_cross_county_findings_and_links_every_county(city):
-    findings = city.city_findings()
-    assert findings.section == "city"
-    assert re.findall(r"<h3>(\w+) ", findings.html) == list(fx.EXPECTED_CITY)
+def test_the_city_overview_ranks_the_counties_by_money_and_by_high_findings(city):
+    overview = city.overview().blocks[0]
+    by_amount, by_high, city_wide = overview.blocks[1:4]
+    assert [r[1] for r in by_amount.blocks[0].rows] == ["堆龙德庆区", "城关区"]  # 72,878.67 > 7,296.04
+    assert by_amount.blocks[0].rows[1] == ("2", "城关区", "7", "3", "7,296.04")
+    assert [r[1] for r in by_high.blocks[0].rows] == ["城关区", "堆龙德庆区"]  # 3 high > 1
+    rules = [re.search(r"（(\w+)，", s.title).group(1) for s in city_wide.blocks]
+    assert sorted(rules) == sorted(fx.EXPECTED_CITY)
     assert city.register["rule_id"].value_counts().to_dict() == fx.EXPECTED_CITY
+
+
+def test_the_city_links_every_county_report_in_every_format(city):
     links = city.county_reports().html
     assert '<a href="../540102/report.html">report.html</a>' in links
     assert '<a href="../540103/report.pdf">report.pdf</a>' in links
+    assert '<a href="../540103/report.docx">report.docx</a>' in links
     assert '<img src="data:image/svg+xml;base64,' in city.chart().html
+    detail = city.problems().blocks[0]
+    assert detail.title == "各类问题情况" and len(detail.blocks) >= 2
 
 
 def test_a_tracked_run_shows_each_findings_follow_up_and_flags_the_reopened_at_the_top(place):
@@ -242,10 +255,13 @@ def test_a_tracked_run_shows_each_findings_follow_up_and_flags_the_reopened_at_t
     assert view.loc[first["finding_id"], "reopened"] and not view.loc[second["finding_id"], "reopened"]
     assert view["closable"].tolist() == [False] * len(found) + [True]
     assert (view.loc[found["finding_id"][2:], "status"] == "待核实").all()
-    title = county.title_block().html
+    title = _texts(county.title_block())
     assert "整改未到位：1 个问题" in title and first["finding_id"] in title and "城关区民政局" in title
-    summary = _text(county.summary().html)
-    assert "整改跟踪" in summary and "可销号：1 个问题" in summary and "00000000000000aa" in summary
-    area = county.findings_section(second["area"]).html
-    assert "整改时限" in area and "2021-09-30" in area and "&lt;b&gt;某单位&lt;/b&gt;" in area
-    assert "整改未到位" not in plain.title_block().html and "整改跟踪" not in plain.summary().html
+    measures = _texts(county.recommendations())
+    assert "整改跟踪" in measures and "可销号：1 个问题" in measures and "00000000000000aa" in measures
+    listing = county.findings_list()
+    assert "整改时限" in _texts(listing) and "2021年9月30日" in _texts(listing)
+    assert "&lt;b&gt;某单位&lt;/b&gt;" in listing.html
+    assert "整改未到位" not in _texts(plain.title_block()) and "整改跟踪" not in _texts(
+        plain.recommendations()
+    )

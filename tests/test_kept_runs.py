@@ -146,6 +146,6 @@ def test_the_roll_up_leaves_out_and_marks_a_county_whose_store_files_are_damaged
         excluded=[fx.OTHER_COUNTY],
     )
     assert city.counties == [fx.COUNTY]
-    summary = city.summary().html
+    summary = city.overview().html
     assert "以下县（区）的数据存储已损坏，未纳入本汇总" in summary and fx.OTHER_COUNTY in summary
     assert city._kept(kept_runs.CITY) is not None  # the kept run's stamp names the county left out

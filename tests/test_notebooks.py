@@ -95,7 +95,7 @@ def test_the_thinness_check_catches_what_it_forbids():
     assert sorted(_problems(bad)) == sorted(
         ["FunctionDef", "For", "ListComp", "open()", ".to_csv()", "import pandas"]
     )
-    assert _problems("import audit.inspection\ninsp.summary()\n") == []
+    assert _problems("import audit.inspection\ninsp.problems()\n") == []
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -139,16 +139,19 @@ def test_the_first_code_cell_holds_the_parameters_as_literals(name):
 
 
 @pytest.mark.parametrize(("name", "letter"), [(n, a) for n, a in AREAS.items()])
-def test_each_area_notebook_shows_and_saves_its_own_area(name, letter):
+def test_each_area_notebook_shows_the_report_in_order_and_saves_its_own_area(name, letter):
     source = "\n".join(c.source for c in _code_cells(name))
-    assert f'insp.findings_section("{letter}")' in source and f'insp.save_findings("{letter}")' in source
+    assert f'insp.save_findings("{letter}")' in source
     for other in set(AREAS.values()) - {letter}:
         assert f'"{other}"' not in source
     order = [
         "title_block",
-        "summary",
-        "findings_section",
+        "basic_facts",
         "chart",
+        "basis_and_method",
+        "problems",
+        "recommendations",
+        "findings_list",
         "quality_section",
         "sample_section",
         "provenance",

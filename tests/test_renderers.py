@@ -7,13 +7,12 @@ import subprocess
 from pathlib import Path
 
 import nbformat
-import pandas as pd
 import pytest
 
 from audit import renderers, reports
 from audit.cli import main
+from audit.document import Paragraph, Part, Section, Table
 from audit.exceptions import ParameterError, RenderError
-from audit.presentation import Fragment, heading, table
 from audit.renderers import pdf as pdf_renderer
 from audit.renderers.html import render_html, to_html
 from audit.renderers.pdf import chromium_command, render_pdf
@@ -44,7 +43,7 @@ def plain_text(monkeypatch):
 
         def render(self, request):
             page = request.rendered["html"].read_text(encoding="utf-8")
-            title = request.assembled.metadata["title"]
+            title = request.assembled.page_title
             path = request.path(self.suffix)
             path.write_text(f"{title}|{request.lang}|{request.pii}|{re.sub('<[^>]+>', '', page)}", "utf-8")
             return path
@@ -132,32 +131,33 @@ def test_no_pdf_is_a_deprecated_spelling_of_formats_without_pdf(tmp_path, capsys
 
 
 def test_html_is_chinese_has_no_scripts_no_inputs_and_forbids_scripts():
-    nb = _notebook(_shown(_frag("title", "检查报告", title="检查报告 城关区")), source="secret_source_code()")
+    title = _frag("title", "检查报告", title="检查报告", page_title="检查报告 城关区")
+    nb = _notebook(_shown(title), source="secret_source_code()")
     page = to_html(reports.assemble([nb]), "zh")
     assert '<html lang="zh">' in page
     assert "<title>检查报告 城关区</title>" in page
     assert "<script" not in page.lower()
     assert 'http-equiv="Content-Security-Policy"' in page and "content=\"default-src 'none';" in page
-    assert "secret_source_code" not in to_html(nb, "zh")  # inputs hidden even when present
-    assert not re.search(r"<div class=\"jp-(Input|Output)Prompt", page)
-    assert '<html lang="en">' in to_html(nb, "en")
+    assert "secret_source_code" not in page  # only the facade's parts, never a cell's source
+    english = _notebook(_shown(Part("title", (), title="Report", lang="en")))
+    assert '<html lang="en">' in to_html(reports.assemble([english]))
     with pytest.raises(RenderError, match="zh, en"):
-        to_html(nb, "zh-CN")
+        to_html(reports.assemble([nb]), "zh-CN")
 
 
 def test_render_html_writes_one_whole_file(tmp_path):
     path = tmp_path / "nb.ipynb"
-    nbformat.write(_notebook(_shown(_frag("title", "检查报告"))), path)
+    nbformat.write(_notebook(_shown(_frag("title", "检查报告", title="检查报告"))), path)
     out = render_html([path], tmp_path / "r" / "report.html", lang="zh")
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in out.parent.iterdir()] == ["report.html"]  # no partial left behind
 
 
 def _injected_report(tmp_path: Path) -> Path:
-    rows = table(pd.DataFrame({"姓名": [SCRIPT, IMG]}))
+    rows = Table(("姓名",), ((SCRIPT,), (IMG,)))
     nb = _notebook(
         _shown(_frag("title", "社会救助检查报告", title="检查报告")),
-        _shown(Fragment(heading("C " + IMG, 2) + rows, "area", "C")),
+        _shown(Part("problems", (Section("C " + IMG, (rows,)),))),
     )
     return render_html([nb], tmp_path / "report.html", lang="zh")
 
@@ -193,3 +193,23 @@ def test_the_pdf_has_chinese_text_and_a_page_that_is_not_blank(tmp_path):
 def test_printing_a_missing_page_fails_with_a_render_error(tmp_path):
     with pytest.raises(RenderError, match="no such report"):
         render_pdf(tmp_path / "nothing.html", tmp_path / "x.pdf")
+
+
+def test_a_character_no_font_has_stops_the_pdf_naming_it(tmp_path):
+    nb = _notebook(_shown(Part("title", (Paragraph("户主 \U000f0000 扎西"),), title="检查报告")))
+    html = render_html([nb], tmp_path / "report.html", lang="zh")
+    with pytest.raises(RenderError, match=r"no installed font has a glyph for '.' \(U\+F0000\)"):
+        render_pdf(html, tmp_path / "report.pdf")
+    assert not (tmp_path / "report.pdf").exists()
+
+
+def test_docx_is_registered_and_takes_the_template_the_parameters_name(tmp_path):
+    from audit.renderers.docx import template_of
+
+    assert {"html", "pdf", "docx"} <= set(renderers.RENDERERS)
+    assert renderers.renderer("docx").needs == () and renderers.renderer("docx").missing() is None
+    params = tmp_path / "p.yaml"
+    text = (Path(__file__).resolve().parents[1] / "params" / "lhasa-2020.yaml").read_text(encoding="utf-8")
+    params.write_text(text.replace("docx_template: null", "docx_template: letterhead.docx"), "utf-8")
+    assert template_of(params) == tmp_path / "letterhead.docx"
+    assert template_of(None) is None

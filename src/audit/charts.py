@@ -5,7 +5,7 @@ cost more than all the rest of a notebook's own work. Every text that comes from
 (township names, contract ids, county names) is escaped; numbers are written with fixed
 precision, so the same data give the same bytes. Chinese text is drawn with the reader's
 fonts (Noto Sans CJK, installed for the PDF printer). The SVG is shown as an ``<img>``
-(:func:`audit.presentation.figure_html`), where a browser runs no script and loads nothing.
+(as an image in every report format), where a browser runs no script and loads nothing.
 """
 
 from __future__ import annotations

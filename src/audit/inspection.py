@@ -5,18 +5,19 @@ A notebook holds its parameters and one call per cell::
     insp = audit.inspection.open_county(county, store=store, params=params, out=out,
                                         lang=lang, pii=pii, seed=seed, run_id=run_id)
     insp.title_block()
-    insp.summary()
-    insp.findings_section("C")
+    insp.basic_facts()
     insp.chart("contracts")
+    insp.basis_and_method()
+    insp.problems()
     ...
     insp.save_findings("C")
 
-Each section is a :class:`~audit.presentation.Fragment`: escaped HTML in the chosen language,
-with personal data masked unless ``pii="full"``, and tagged with its section so
-:mod:`audit.reports` can put a county's three area notebooks together into one report. The
-summary, data-quality, sample and provenance sections cover the whole county in every area
-notebook (the rules of all areas run once per notebook: cheap for one county), so each
-notebook also reads well on its own.
+Each call returns a :class:`~audit.document.Part` of the report's content model, built by
+:mod:`audit.chapters` in the chosen language with personal data masked unless ``pii="full"``,
+and tagged with its place so :mod:`audit.reports` can put a county's three area notebooks
+together into one report document that every format renders. Every part but the charts
+covers the whole county (the rules of all areas run once per notebook: cheap for one county),
+so each notebook also reads well on its own.
 """
 
 from __future__ import annotations
@@ -31,15 +32,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from audit import __version__, charts, kept_runs
-from audit import presentation as P
+from audit import __version__, chapters, charts, kept_runs
+from audit.chapters import Wording
 from audit.datacontract import TABLES
+from audit.document import Block, Facts, Paragraph, Part, Section, Table
 from audit.findings import combine_registers, write_register
-from audit.i18n import has_label, label
+from audit.i18n import label
 from audit.manifest import code_revision, package_versions
 from audit.params import Params, load_params, params_digest
-from audit.privacy import mask_findings, mask_frame, mask_quality
-from audit.rules.registry import RULES
 from audit.runspec import DEFAULTS, RunSpec, project_root, validate_spec
 from audit.store import Store
 from audit.tracking import CLOSABLE, REOPENED, SHOWN_LABELS, STATUSES, follow_up, read_snapshot
@@ -48,9 +48,6 @@ from audit.vocabulary import AREAS, PURCHASE, RELIEF, SEVERITIES, SPECIAL_FUND
 
 CHARTS: dict[str, str] = {"contracts": "C", "coverage": "S", "relief": "F", "counties": "city"}
 """Chart names and the section (area letter, or the city roll-up) each belongs to."""
-MAX_ROWS_PER_RULE = 200
-"""Findings of one rule shown in a report; the register has them all."""
-MAX_QUALITY_ROWS = 100
 
 
 def open_county(
@@ -182,28 +179,47 @@ class _Inspection:
         name = str(table)
         return TABLES[name].zh if self.lang == "zh" and name in TABLES else name
 
-    def _fragment(self, html: str, section: str, area: str | None = None, **meta: str) -> P.Fragment:
-        return P.Fragment(html, section, area, meta)
+    @functools.cached_property
+    def wording(self) -> Wording:
+        """Values and evidence as text in the report's language, places by their register names."""
+        return Wording(self.lang, self.division_name)
 
-    def _title_fragment(self, title: str, code: str) -> P.Fragment:
+    def _part(self, name: str, blocks: list[Block], area: str | None = None, title: str = "") -> Part:
+        return chapters.part(name, blocks, self.lang, area, title)
+
+    def _section(self, key: str, blocks: list[Block]) -> Section:
+        return Section(self._t(key), tuple(blocks), level=1)
+
+    def _title_part(self, title: str, code: str) -> Part:
         year = self.params.audit_year
         where = "report.city" if code == self.params.city_code else "report.county"
         facts = [
             (self._t(where), self._place(code)),
             (
                 self._t("report.period"),
-                self._t("report.period_value", start=f"{year}-01-01", end=f"{year}-12-31"),
+                self._t(
+                    "report.period_value",
+                    start=chapters.date_text(f"{year}-01-01", self.lang),
+                    end=chapters.date_text(f"{year}-12-31", self.lang),
+                ),
             ),
             (self._t("report.run_id"), self.spec.run_id),
-            (self._t("report.date"), self.started.date().isoformat()),
+            (self._t("report.date"), chapters.date_text(self.started.date().isoformat(), self.lang)),
         ]
         notice = (
-            P.banner(self._t("report.pii_full"))
+            Paragraph(self._t("report.pii_full"), "banner")
             if not self.masked
-            else P.paragraph(self._t("report.masked"), "audit-note")
+            else Paragraph(self._t("report.masked"), "note")
         )
-        html = P.heading(title, 1) + notice + P.definition_list(facts)
-        return self._fragment(html, "title", title=f"{title} {self._place(code)}")  # the page's <title>
+        part = Part(
+            "title",
+            (Facts(tuple(facts)), notice),
+            None,
+            title,
+            self.lang,
+            {"page_title": f"{title} {self._place(code)}"},
+        )
+        return part
 
     def _place(self, code: str) -> str:
         name = self.division_name(code)
@@ -211,172 +227,94 @@ class _Inspection:
             return code
         return f"{name}（{code}）" if self.lang == "zh" else f"{name} ({code})"
 
-    def _findings_table(self, findings: pd.DataFrame, *, county_column: bool = False) -> str:
-        """Findings grouped by rule: a heading with the rule's title and severity, then its rows."""
-        if findings.empty:
-            return P.paragraph(self._t("summary.no_findings"))
-        shown = mask_findings(findings, self.spec.pii)
-        shown["township_code"] = [
-            self.division_name(c) if isinstance(c, str) and c else "" for c in shown["township_code"]
-        ]
-        desc = f"description_{self.lang}"
-        headers = {
-            **({"county_code": self._t("col.county")} if county_column else {}),
-            "township_code": self._t("col.township"),
-            "entity_id": self._t("col.entity_id"),
-            "amount_yuan": self._t("col.amount_yuan"),
-            desc: self._t("col.description"),
-            "evidence": self._t("col.evidence"),
-        }
-        shown, tracked = self._follow_up_columns(shown)
-        headers.update(tracked)
-        parts = []
-        for rule_id, rows in shown.groupby("rule_id", sort=False):
-            title = _rule_title(str(rule_id), self.lang)
-            severity = self._t(f"severity.{rows['severity'].iloc[0]}")
-            parts.append(
-                P.heading(
-                    f"{rule_id} {title}（{severity}）"
-                    if self.lang == "zh"
-                    else f"{rule_id} {title} ({severity})",
-                    3,
-                )
-            )
-            rows = rows.assign(evidence=[P.evidence_text(e, self.lang) for e in rows["evidence"]])
-            parts.append(
-                P.table(
-                    rows,
-                    headers,
-                    formats={"amount_yuan": P.yuan},
-                    cell_classes={desc: "audit-text", "evidence": "audit-evidence"},
-                    max_rows=MAX_ROWS_PER_RULE,
-                )
-            )
-            if len(rows) > MAX_ROWS_PER_RULE:
-                parts.append(
-                    P.paragraph(
-                        self._t("area.truncated", shown=MAX_ROWS_PER_RULE, total=len(rows)), "audit-note"
-                    )
-                )
-        return "".join(parts)
-
-    def _results_table(self, results: pd.DataFrame) -> str:
-
-        frame = results.copy()
-        frame["title"] = [_rule_title(str(r), self.lang) for r in frame["rule_id"]]
-        frame["status_text"] = [self._t(f"status.{s}") for s in frame["status"]]
-        headers = {
-            "rule_id": self._t("col.rule_id"),
-            "title": self._t("col.title"),
-            "status_text": self._t("col.status"),
-            "n_findings": self._t("col.n_findings"),
-            "amount_yuan": self._t("col.amount_yuan"),
-            f"reason_{self.lang}": self._t("col.reason"),
-        }
-        return P.table(frame, headers, formats={"amount_yuan": P.yuan, "n_findings": P.count})
-
-    def _quality_html(self, issues: pd.DataFrame, *, by_county: bool = False) -> str:
-        html = P.heading(self._t("quality.heading"), 2)
-        if issues is None or issues.empty:
-            return html + P.paragraph(self._t("quality.none"))
-        issues = mask_quality(issues, self.spec.pii)
-        keys = [c for c in ("county_code", "table", "column", "check", "action") if c in issues]
-        if not by_county:
-            keys = [k for k in keys if k != "county_code"]
-        message = f"message_{self.lang}"
-        summary = (
-            issues.groupby(keys, dropna=False, sort=True)
-            .agg(rows=("action", "size"), message=(message, "first"))
-            .reset_index()
-        )
-        summary["action"] = [self._t(f"action.{a}") if pd.notna(a) else "" for a in summary["action"]]
-        summary["table"] = [self._table_name(t) for t in summary["table"]]
-        headers = {k: self._t(f"col.{k if k != 'county_code' else 'county'}") for k in keys}
-        headers |= {"rows": self._t("col.rows"), "message": self._t("col.message")}
-        html += P.heading(self._t("quality.summary"), 3)
-        html += P.table(summary, headers, formats={"rows": P.count}, cell_classes={"message": "audit-text"})
-        if by_county:
-            return html
-        # what was taken out of the data first, then what was changed, then mere flags
-        rank = issues["action"].map({"quarantined": 0, "repaired": 1, "flagged": 2}).fillna(3)
-        detail = issues.assign(_rank=rank).sort_values("_rank", kind="stable").head(MAX_QUALITY_ROWS).copy()
-        detail["action"] = [self._t(f"action.{a}") if pd.notna(a) else "" for a in detail["action"]]
-        detail_headers = {
-            c: self._t(f"col.{c}") for c in ("file", "sheet", "row", "column", "value") if c in detail
-        }
-        detail_headers |= {message: self._t("col.message"), "action": self._t("col.action")}
-        html += P.heading(self._t("quality.rows", shown=len(detail), total=len(issues)), 3)
-        return html + P.table(detail, detail_headers, cell_classes={message: "audit-text"})
-
-    def _provenance_html(self) -> str:
+    def _provenance_blocks(self) -> list[Block]:
         t = self._t
         root = project_root()
         store = self.spec.store
         shown_store = store.relative_to(root) if store.is_relative_to(root) else store
         params_file = self.spec.params
         shown_params = params_file.relative_to(root) if params_file.is_relative_to(root) else params_file
-        html = P.heading(t("provenance.heading"), 2)
-        html += P.paragraph(t("provenance.store", store=shown_store))
+        blocks: list[Block] = [Paragraph(t("provenance.store", store=shown_store), "note")]
         sources = pd.DataFrame(self.store.manifest.get("sources", []))
         if not sources.empty:
             if "path" in sources and "file" not in sources:
                 sources = sources.rename(columns={"path": "file"})  # ingest names it path
-            wanted = ("file", "table", "rows_read", "rows_loaded", "rows_quarantined", "rows_skipped")
-            wanted += ("sha256",)
-            headers = {c: t(f"col.{c}") for c in wanted if c in sources}
-            formats = {c: P.count for c in headers if c.startswith("rows_")}
-            html += P.heading(t("provenance.inputs"), 3)
-            html += P.table(sources, headers, formats=formats, cell_classes={"sha256": "audit-hash"})
-        html += P.heading(t("provenance.params"), 3)
-        html += P.paragraph(t("provenance.params_file", file=shown_params, sha256=params_digest(params_file)))
-        values = _flatten(self.params.model_dump())
-        html += P.table(
-            pd.DataFrame({"parameter": list(values), "value": [_value_text(v) for v in values.values()]}),
-            {"parameter": t("col.parameter"), "value": t("col.value")},
+            wanted = [
+                c
+                for c in ("file", "table", "rows_read", "rows_loaded", "rows_quarantined", "sha256")
+                if c in sources
+            ]
+            rows = []
+            for _, row in sources.iterrows():
+                cells = []
+                for c in wanted:
+                    value = row[c]
+                    if c.startswith("rows_"):
+                        cells.append(chapters.count(value))
+                    elif c == "table":
+                        cells.append(self._table_name(value))
+                    else:
+                        cells.append(
+                            ""
+                            if value is None or (not isinstance(value, str) and pd.isna(value))
+                            else str(value)
+                        )
+                rows.append(tuple(cells))
+            widths = {
+                "file": 2.2,
+                "table": 1.3,
+                "rows_read": 1.0,
+                "rows_loaded": 1.0,
+                "rows_quarantined": 1.0,
+                "sha256": 3.6,
+            }
+            blocks.append(Paragraph(t("provenance.inputs"), "label"))
+            blocks.append(
+                Table(
+                    tuple(t(f"col.{c}") for c in wanted),
+                    tuple(rows),
+                    tuple(c.startswith("rows_") for c in wanted),
+                    tuple(widths[c] for c in wanted),
+                )
+            )
+        blocks.append(
+            Paragraph(
+                t("provenance.params_file", file=shown_params, sha256=params_digest(params_file)), "note"
+            )
         )
-        run = {
-            "county": self.spec.county,
-            "lang": self.spec.lang,
-            "pii": self.spec.pii,
-            "seed": str(self.seed),
-            "run_id": self.spec.run_id,
-        }
-        html += P.table(
-            pd.DataFrame({"parameter": list(run), "value": list(run.values())}),
-            {"parameter": t("col.parameter"), "value": t("col.value")},
-        )
+        run = [
+            (t("report.run_id"), self.spec.run_id),
+            (t("col.seed"), str(self.seed)),
+            (t("col.pii"), t(f"pii.{self.spec.pii}")),
+        ]
+        blocks.append(Table((t("col.parameter"), t("col.value")), tuple(run), (False, False), (1.0, 2.0)))
         versions = {"audit": _audit_version(), **package_versions()}
-        html += P.heading(t("provenance.packages"), 3)
-        html += P.table(
-            pd.DataFrame({"package": list(versions), "version": list(versions.values())}),
-            {"package": t("col.package"), "version": t("col.version")},
+        blocks.append(Paragraph(t("provenance.packages"), "label"))
+        blocks.append(
+            Table((t("col.package"), t("col.version")), tuple(versions.items()), (False, False), (1.0, 2.0))
         )
         revision = code_revision(root)
         text = str(revision.get("revision", "unknown"))
         if revision.get("dirty"):
             text += t("provenance.dirty")
-        html += P.paragraph(t("provenance.revision", revision=text))
+        blocks.append(Paragraph(t("provenance.revision", revision=text), "note"))
         seconds = f"{time.perf_counter() - self._clock:.1f}"
-        html += P.paragraph(
-            t("provenance.run_time", start=self.started.isoformat(timespec="seconds"), seconds=seconds)
+        blocks.append(
+            Paragraph(
+                t("provenance.run_time", start=self.started.isoformat(timespec="seconds"), seconds=seconds),
+                "note",
+            )
         )
-        return html
+        return blocks
 
-    def provenance(self) -> P.Fragment:
-        """Appendix: input file hashes, parameters, package versions, code revision, run time."""
-        return self._fragment(self._provenance_html(), "provenance")
+    def _appendix(self, name: str, n: int, title_key: str, blocks: list[Block]) -> Part:
+        return self._part(name, [chapters.appendix_section(n, self._t(title_key), blocks, self.wording)])
 
-    def _unaudited_table(self, counties: list[str] | None) -> str:
-        """Money no rule saw: quarantined rows and their yuan by table and county (``Store.unaudited``)."""
-        t = self._t
-        frame = self.store.unaudited(counties)
-        html = P.heading(t("summary.unaudited"), 3)
-        if frame.empty:
-            return html + P.paragraph(t("summary.unaudited_none"), "audit-note")
-        frame = frame.assign(table=[self._table_name(n) for n in frame["table"]])
-        headers = {"table": t("col.table"), "county_code": t("col.county"), "rows": t("col.rows")}
-        headers |= {"yuan": t("col.yuan")}
-        return html + P.table(frame, headers, formats={"rows": P.count, "yuan": P.yuan})
+    def provenance(self) -> Part:
+        """Attachment: input file hashes, the parameters file, package versions, code revision, run time."""
+        return self._appendix(
+            "provenance", self._provenance_number, "provenance.heading", self._provenance_blocks()
+        )
 
     def _write_results(self, results: pd.DataFrame, stem: str) -> Path:
         out = self.spec.out
@@ -428,23 +366,31 @@ class CountyInspection(_Inspection):
         """
         return follow_up(self._tracked, self.findings()["finding_id"].tolist(), self.county)
 
-    def _follow_up_rows(self, view: pd.DataFrame) -> str:
+    def _follow_up_table(self, view: pd.DataFrame) -> Table:
         words = SHOWN_LABELS[self.lang]
-        rows = view.assign(
-            rule=[self._rule_of(f) for f in view["finding_id"]],
-            shown_status=[
-                words[REOPENED] if r else words[s]
-                for s, r in zip(view["status"], view["reopened"], strict=True)
-            ],
+        rows = tuple(
+            (
+                str(f),
+                self._rule_of(str(f)),
+                words[REOPENED] if r else words[s],
+                "" if u is None or (not isinstance(u, str) and pd.isna(u)) else str(u),
+                chapters.date_text(d, self.lang)
+                if d is not None and not (not isinstance(d, str) and pd.isna(d))
+                else "",
+            )
+            for f, s, r, u, d in zip(
+                view["finding_id"],
+                view["status"],
+                view["reopened"],
+                view["unit"],
+                view["deadline"],
+                strict=True,
+            )
         )
-        headers = {
-            "finding_id": self._t("col.finding_id"),
-            "rule": self._t("col.rule_id"),
-            "shown_status": self._t("col.followup"),
-            "unit": self._t("col.owner"),
-            "deadline": self._t("col.deadline"),
-        }
-        return P.table(rows, headers, max_rows=MAX_ROWS_PER_RULE)
+        columns = tuple(
+            self._t(k) for k in ("col.finding_id", "col.rule_id", "col.followup", "col.owner", "col.deadline")
+        )
+        return Table(columns, rows, (), (1.6, 2.6, 1.2, 1.6, 1.2))
 
     def _rule_of(self, finding: str) -> str:
         known = self.findings().set_index("finding_id")["rule_id"]
@@ -453,74 +399,117 @@ class CountyInspection(_Inspection):
         else:
             state = (self._tracked or {}).get(finding)
             rule_id = getattr(state, "rule_id", "")
-        return f"{rule_id} {_rule_title(rule_id, self.lang)}" if rule_id else ""
+        return f"{rule_id} {chapters.rule_meta(rule_id, self.lang)['title']}" if rule_id else ""
 
-    def title_block(self) -> P.Fragment:
-        """Title, county, audit period, run id, date; a warning banner when personal data show in full.
-
-        With a follow-up journal, findings reported rectified that this run still finds
-        (整改未到位) are flagged here, at the top of the report.
-        """
-        fragment = self._title_fragment(self._t("report.title"), self.county)
-        if self._tracked is None:
-            return fragment
-        reopened = self.follow_up().query("reopened")
-        if reopened.empty:
-            return fragment
-        html = P.banner(self._t("followup.reopened", n=len(reopened))) + self._follow_up_rows(reopened)
-        return self._fragment(fragment.html + html, "title", **dict(fragment.meta))
-
-    def summary(self) -> P.Fragment:
-        """Findings by severity and area, money at stake, every rule's result, and the follow-up."""
-        t = self._t
-        findings = self.findings()
-        html = P.heading(t("summary.heading"), 2)
-        html += P.heading(t("summary.by_severity"), 3)
-        html += _severity_area_table(findings, self.lang)
-        html += self._unaudited_table([self.county])
-        html += P.heading(t("summary.rules"), 3) + self._results_table(self.results())
-        if self._tracked is not None:
-            html += self._follow_up_html()
-        return self._fragment(html, "summary")
-
-    def _follow_up_html(self) -> str:
+    def _follow_up_blocks(self) -> list[Block]:
+        """整改跟踪情况: findings by follow-up status, and those that may be closed (可销号)."""
         t, words = self._t, SHOWN_LABELS[self.lang]
         view = self.follow_up()
         flags = zip(view["status"], view["reopened"], view["closable"], strict=True)
         shown = [words[REOPENED] if r else words[CLOSABLE] if c else words[s] for s, r, c in flags]
         order = [words[s] for s in (*STATUSES, REOPENED, CLOSABLE)]
         counts = pd.Series(shown, dtype="str").value_counts()
-        table = pd.DataFrame(
-            {
-                "status": [w for w in order if w in counts.index],
-                "n": [int(counts[w]) for w in order if w in counts.index],
-            }
+        table = Table(
+            (t("col.followup"), t("col.n_findings")),
+            tuple((w, chapters.count(counts[w])) for w in order if w in counts.index),
+            (False, True),
+            (2.0, 1.0),
         )
-        html = P.heading(t("followup.heading"), 3) + P.heading(t("followup.by_status"), 4)
-        html += P.table(table, {"status": t("col.followup"), "n": t("col.n_findings")})
+        blocks: list[Block] = [table]
         closable = view.query("closable")
         if closable.empty:
-            return html + P.paragraph(t("followup.none_closable"), "audit-note")
-        return html + P.paragraph(t("followup.closable", n=len(closable))) + self._follow_up_rows(closable)
+            blocks.append(Paragraph(t("followup.none_closable"), "note"))
+        else:
+            blocks += [Paragraph(t("followup.closable", n=len(closable))), self._follow_up_table(closable)]
+        return [Section(t("followup.heading"), tuple(blocks), level=2)]
 
-    def findings_section(self, area: str) -> P.Fragment:
-        """One area's heading and findings, grouped by rule (masked unless pii is full)."""
-        letter = _area(area)
-        html = P.heading(f"{letter} {self._t(f'area.{letter}')}", 2)
-        html += self._findings_table(self.findings(letter))
-        return self._fragment(html, "area", letter)
+    def _follow_up_of(self, findings: pd.DataFrame) -> dict[str, tuple[str, str, str]] | None:
+        """Finding id -> (status, owner, deadline) as a reader sees them; None without a journal."""
+        if self._tracked is None or findings.empty:
+            return None
+        shown, _ = self._follow_up_columns(findings)
+        return {
+            str(f): (
+                str(s),
+                "" if u is None or (not isinstance(u, str) and pd.isna(u)) else str(u),
+                ""
+                if d is None or (not isinstance(d, str) and pd.isna(d))
+                else chapters.date_text(d, self.lang),
+            )
+            for f, s, u, d in zip(
+                shown["finding_id"],
+                shown["followup_status"],
+                shown["followup_unit"],
+                shown["followup_deadline"],
+                strict=True,
+            )
+        }
 
-    def chart(self, kind: str) -> P.Fragment:
-        """A chart of the county: ``contracts`` (C), ``coverage`` (S) or ``relief`` (F)."""
+    def title_block(self) -> Part:
+        """Title, county, audit period, run id, date; a warning banner when personal data show in full.
+
+        With a follow-up journal, findings reported rectified that this run still finds
+        (整改未到位) are flagged here, at the top of the report.
+        """
+        part = self._title_part(self._t("report.title"), self.county)
+        if self._tracked is None:
+            return part
+        reopened = self.follow_up().query("reopened")
+        if reopened.empty:
+            return part
+        extra = (
+            Paragraph(self._t("followup.reopened", n=len(reopened)), "banner"),
+            self._follow_up_table(reopened),
+        )
+        return Part(part.part, part.blocks + extra, part.area, part.title, part.lang, part.meta)
+
+    def basic_facts(self) -> Part:
+        """一、基本情况: offices, contracts and positions, staff by month, the roll, payments, funds."""
+        return self._part("basics", [self._section("doc.basics", chapters.county_basics(self))])
+
+    def basis_and_method(self) -> Part:
+        """二、检查依据和方法: documents, data received, rules run and not run, the sample and its seed."""
+        sample = self.sample
+        households = _households(sample) if not sample.empty else None
+        blocks = chapters.method_blocks(self, self.results(), households, [self.county])
+        return self._part("method", [self._section("doc.method", blocks)])
+
+    def problems(self) -> Part:
+        """三、发现的主要问题: one subsection per rule that fired, by severity then money at stake."""
+        subsections = chapters.problem_subsections(self.findings(), self.wording, self.spec.pii)
+        blocks: list[Block] = list(subsections) or [Paragraph(self._t("doc.no_problems"))]
+        return self._part("problems", [self._section("doc.problems", blocks)])
+
+    def recommendations(self) -> Part:
+        """四、整改意见汇总: one measure per rule that fired, with the money at stake."""
+        items: list[Block] = list(chapters.recommendation_items(self.findings(), self.wording))
+        if self._tracked is not None:
+            items += self._follow_up_blocks()
+        return self._part(
+            "recommendations",
+            [self._section("doc.recommendations", items or [Paragraph(self._t("doc.no_problems"))])],
+        )
+
+    def findings_list(self) -> Part:
+        """Attachment 1: every finding of the county, its evidence as labelled fields."""
+        findings = self.findings()
+        table = chapters.findings_list(
+            findings, self.wording, self.spec.pii, follow=self._follow_up_of(findings)
+        )
+        blocks: list[Block] = [table] if table.rows else [Paragraph(self._t("summary.no_findings"))]
+        return self._appendix("findings", 1, "doc.findings_list", blocks)
+
+    def chart(self, kind: str) -> Part:
+        """A chart of the county: ``contracts`` (C), ``coverage`` (S) or ``relief`` (F), in 基本情况."""
         if kind not in ("contracts", "coverage", "relief"):
             raise ValueError(f"unknown chart {kind!r}; allowed: contracts, coverage, relief")
-        html = getattr(self, f"_chart_{kind}")()
-        return self._fragment(html, "area", CHARTS[kind])
+        block = getattr(self, f"_chart_{kind}")()
+        return self._part("basics", [block], CHARTS[kind])
 
-    def _no_data(self, table: str) -> str:
-        return P.paragraph(self._t("chart.no_data", table=self._table_name(table)), "audit-note")
+    def _no_data(self, table: str) -> Paragraph:
+        return Paragraph(self._t("chart.no_data", table=self._table_name(table)), "note")
 
-    def _chart_contracts(self) -> str:
+    def _chart_contracts(self) -> Block:
         contracts = self.tables["contracts"]
         if contracts is None or contracts.empty:
             return self._no_data("contracts")
@@ -530,9 +519,9 @@ class CountyInspection(_Inspection):
         )
         budget = _allocated(self.tables["fund_allocations"], purpose=PURCHASE)
         svg = charts.contracts(frame.reset_index(drop=True), budget, self.lang)
-        return P.figure_html(svg, self._t("chart.contracts"))
+        return chapters.figure(svg, self._t("chart.contracts"))
 
-    def _chart_coverage(self) -> str:
+    def _chart_coverage(self) -> Block:
         staff = self.tables["staff"]
         if staff is None:
             return self._no_data("staff")
@@ -546,20 +535,23 @@ class CountyInspection(_Inspection):
         )
         covered = coverage(staff, codes, self.params.audit_year)
         covered.index = [self.division_name(c) for c in covered.index]
-        return P.figure_html(charts.coverage(covered, self.lang), self._t("chart.coverage"))
+        return chapters.figure(charts.coverage(covered, self.lang), self._t("chart.coverage"))
 
-    def _chart_relief(self) -> str:
+    def _chart_relief(self) -> Block:
         payments = self.tables["relief_payments"]
         if payments is None:
             return self._no_data("relief_payments")
         months = [f"{self.params.audit_year}-{m:02d}" for m in range(1, 13)]
         paid = payments.groupby("period")["amount_yuan"].sum().reindex(months, fill_value=0.0)
         allocation = _allocated(self.tables["fund_allocations"], purpose=RELIEF, fund=SPECIAL_FUND)
-        return P.figure_html(charts.relief(paid, allocation, self.lang), self._t("chart.relief"))
+        return chapters.figure(charts.relief(paid, allocation, self.lang), self._t("chart.relief"))
 
-    def quality_section(self) -> P.Fragment:
-        """What ingest quarantined, repaired or flagged for this county, and why."""
-        return self._fragment(self._quality_html(self.store.quality(counties=[self.county])), "quality")
+    def quality_section(self) -> Part:
+        """Attachment 2: what ingest quarantined, repaired or flagged here, grouped, with examples."""
+        blocks = chapters.quality_blocks(
+            self.store.quality(counties=[self.county]), self.wording, self.spec.pii, self._table_name
+        )
+        return self._appendix("quality", 2, "quality.heading", blocks)
 
     @functools.cached_property
     def sample(self) -> pd.DataFrame:
@@ -572,24 +564,19 @@ class CountyInspection(_Inspection):
             payments = self.tables["relief_payments"]
         return draw_sample(roll, self.findings(), self.params, seed=self.seed, payments=payments)
 
-    def sample_section(self) -> P.Fragment:
-        """The households drawn for home visits, and the seed that draws them again."""
+    def sample_section(self) -> Part:
+        """Attachment 3: the households drawn for home visits, and the seed that draws them again."""
         t = self._t
-        html = P.heading(t("sample.heading"), 2) + P.paragraph(t("sample.seed", seed=self.seed))
+        blocks: list[Block] = [Paragraph(t("sample.seed", seed=self.seed))]
         sample = self.sample
         if sample.empty:
-            return self._fragment(html + P.paragraph(t("sample.none")), "sample")
-        shown = mask_frame(sample, self.spec.pii)
-        if "township_code" in shown:
-            shown["township_code"] = [self.division_name(str(c)) for c in shown["township_code"]]
-        if "selection" in shown:
-            shown["selection"] = [
-                t(f"selection.{v}") if has_label(f"selection.{v}") else v for v in shown["selection"]
-            ]
-        wanted = ("township_code", "programme", "household_id", "persons", "selection", "rule_ids")
-        headers = {c: t(f"col.{c}" if c != "township_code" else "col.township") for c in wanted if c in shown}
-        html += P.paragraph(t("sample.size", n=_households(sample)))
-        return self._fragment(html + P.table(shown, headers), "sample")
+            blocks.append(Paragraph(t("sample.none")))
+        else:
+            blocks.append(Paragraph(t("sample.size", n=_households(sample))))
+            blocks.append(chapters.sample_table(sample, self.wording, self.spec.pii))
+        return self._appendix("sample", 3, "sample.heading", blocks)
+
+    _provenance_number = 4
 
     def save_findings(self, area: str) -> dict[str, Path]:
         """Write the area's findings register (full values: restricted) and rule results to ``out``."""
@@ -634,9 +621,9 @@ class CityInspection(_Inspection):
             runs.append(kept if kept is not None else kept_runs.run_county(self.tables, self.params, county))
         return combine_registers(r.findings for r in runs) if runs else self.register.iloc[0:0]
 
-    def title_block(self) -> P.Fragment:
+    def title_block(self) -> Part:
         """Title, city, audit period, run id, date; a warning banner when personal data show in full."""
-        return self._title_fragment(self._t("report.city_title"), self.spec.county)
+        return self._title_part(self._t("report.city_title"), self.spec.county)
 
     def _by_county(self) -> pd.DataFrame:
         findings = self.county_findings
@@ -655,53 +642,47 @@ class CityInspection(_Inspection):
         frame = counts.reset_index()
         frame["total"] = counts.sum(axis=1).to_numpy()
         frame["amount_yuan"] = money.reindex(self.counties).fillna(0.0).to_numpy()
-        frame["county"] = [self._place(c) for c in frame["county_code"]]
+        frame["county"] = [self.division_name(c) for c in frame["county_code"]]
         return frame
 
-    def summary(self) -> P.Fragment:
-        """Findings by county and severity, and the city-wide rules' results."""
-        t = self._t
-        frame = self._by_county()
-        headers = {"county": t("col.county")}
-        headers |= {s: t(f"severity.{s}") for s in SEVERITIES}
-        headers |= {"total": t("col.total"), "amount_yuan": t("col.amount_yuan")}
-        formats = {s: P.count for s in (*SEVERITIES, "total")} | {"amount_yuan": P.yuan}
-        html = P.heading(t("summary.heading"), 2) + P.heading(t("city.by_county"), 3)
-        if self.spec.excluded:  # counties whose store files are damaged: named, not silently missing
-            places = "、".join(self._place(c) for c in sorted(self.spec.excluded))
-            html += P.paragraph(t("city.excluded", counties=places), "audit-banner")
-        html += P.table(frame, headers, formats=formats)
-        html += self._unaudited_table(None)
-        html += P.heading(t("summary.rules"), 3) + self._results_table(self.own_run.results)
-        return self._fragment(html, "summary")
+    def overview(self) -> Part:
+        """一、总体情况: totals, counties ranked by money and by high findings, the city-wide problems."""
+        return self._part("overview", [self._section("doc.overview", chapters.city_overview(self))])
 
-    def city_findings(self) -> P.Fragment:
-        """The findings only the whole city shows: cross-county and city-wide rules."""
-        html = P.heading(self._t("city.cross_county"), 2)
-        html += self._findings_table(self.register, county_column=True)
-        return self._fragment(html, "city")
-
-    def chart(self, kind: str = "counties") -> P.Fragment:
+    def chart(self, kind: str = "counties") -> Part:
         """County comparison: findings by severity and money at stake, county by county."""
         if kind != "counties":
             raise ValueError(f"unknown chart {kind!r}; the roll-up has: counties")
         frame = self._by_county().set_index("county")
-        html = P.heading(self._t("city.comparison"), 2)
         svg = charts.counties(frame[list(SEVERITIES)], frame["amount_yuan"], self.lang)
-        return self._fragment(html + P.figure_html(svg, self._t("chart.counties")), "city")
+        return self._part("overview", [chapters.figure(svg, self._t("chart.counties"))], "city")
 
-    def county_reports(self) -> P.Fragment:
-        """Relative links to every county's report (``../<code>/report.html``)."""
-        frame = pd.DataFrame({"county": [self._place(c) for c in self.counties]})
-        frame["html"] = [P.link(f"../{c}/report.html", "report.html") for c in self.counties]
-        frame["pdf"] = [P.link(f"../{c}/report.pdf", "report.pdf") for c in self.counties]
-        headers = {"county": self._t("col.county"), "html": "HTML", "pdf": "PDF"}
-        html = P.heading(self._t("city.reports"), 2) + P.table(frame, headers, raw_html=("html", "pdf"))
-        return self._fragment(html, "city")
+    def problems(self) -> Part:
+        """二、各类问题情况: each rule that fired in some county, with the counties, counts and money."""
+        return self._part("problems", [self._section("doc.rule_detail", chapters.city_rule_detail(self))])
 
-    def quality_section(self) -> P.Fragment:
-        """Data-quality problems by county, table and check."""
-        return self._fragment(self._quality_html(self.store.quality(), by_county=True), "quality")
+    def county_reports(self) -> Part:
+        """Attachment 1: relative links to every county's report in each format."""
+        formats = (("html", "HTML"), ("pdf", "PDF"), ("docx", "Word"))
+        rows = tuple((self._place(c), *(f"report.{ext}" for ext, _ in formats)) for c in self.counties)
+        links = tuple(("", *(f"../{c}/report.{ext}" for ext, _ in formats)) for c in self.counties)
+        table = Table(
+            (self._t("col.county"), *(name for _, name in formats)),
+            rows,
+            (),
+            (2.4, 1.0, 1.0, 1.0),
+            links=links,
+        )
+        return self._appendix("reports", 1, "city.reports", [table])
+
+    def quality_section(self) -> Part:
+        """Attachment 2: data-quality problems by county, table, column and check."""
+        blocks = chapters.quality_blocks(
+            self.store.quality(), self.wording, self.spec.pii, self._table_name, by_county=True
+        )
+        return self._appendix("quality", 2, "quality.heading", blocks)
+
+    _provenance_number = 3
 
     def save_findings(self) -> dict[str, Path]:
         """Write the city-scope findings register (full values: restricted) and results to ``out``."""
@@ -748,59 +729,8 @@ def _allocated(allocations: pd.DataFrame | None, *, purpose: str, fund: str | No
     return float(rows["amount_yuan"].sum()) if len(rows) else None
 
 
-def _severity_area_table(findings: pd.DataFrame, lang: str) -> str:
-    counts = pd.crosstab(findings["severity"], findings["area"]) if not findings.empty else pd.DataFrame()
-    counts = counts.reindex(index=list(SEVERITIES), columns=list(AREAS), fill_value=0)
-    money = findings.groupby("area")["amount_yuan"].sum() if not findings.empty else pd.Series(dtype=float)
-    money = money.reindex(list(AREAS)).fillna(0.0)
-    frame = counts.reset_index(drop=True)
-    frame.insert(0, "severity", [label(f"severity.{s}", lang) for s in SEVERITIES])
-    frame["total"] = counts.sum(axis=1).to_numpy()
-    totals = {
-        "severity": label("summary.total", lang),
-        **counts.sum().to_dict(),
-        "total": int(counts.to_numpy().sum()),
-    }
-    money_row = {
-        "severity": label("summary.money", lang),
-        **{a: money[a] for a in AREAS},
-        "total": float(money.sum()),
-    }
-    frame = pd.concat([frame, pd.DataFrame([totals])], ignore_index=True)
-    headers = {"severity": label("col.severity", lang)}
-    headers |= {a: f"{a} {label(f'area.{a}', lang)}" for a in AREAS}
-    headers |= {"total": label("col.total", lang)}
-    formats = {c: P.count for c in (*AREAS, "total")}
-    html = P.table(frame, headers, formats=formats)
-    money_frame = pd.DataFrame([money_row])
-    return html + P.table(money_frame, headers, formats={c: P.yuan for c in (*AREAS, "total")})
-
-
-def _flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            out |= _flatten(value, f"{name}.")
-        else:
-            out[name] = value
-    return out
-
-
-def _rule_title(rule_id: str, lang: str) -> str:
-    return getattr(RULES[rule_id], f"title_{lang}") if rule_id in RULES else ""
-
-
 def _audit_version() -> str:
     return __version__
-
-
-def _value_text(value: object) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value)
-    return str(value)
 
 
 def _households(sample: pd.DataFrame) -> int:

@@ -224,6 +224,16 @@ QUOTED = (
 """The words a rule's title, basis or recommendation may quote as ``{name}`` (:meth:`Params.quoted`)."""
 
 
+class Report(_Frozen):
+    """What the inspection report cites and how its Word file looks."""
+
+    # the documents the inspection rests on, cited in 二、检查依据和方法
+    documents: tuple[str, ...] = ()
+    # a .docx whose styles, margins and letterhead the Word report takes (relative to the
+    # parameters file); None: the package's GB/T 9704-2012 layout
+    docx_template: str | None = None
+
+
 class Params(_Frozen):
     """Every parameter of an audit run."""
 
@@ -234,6 +244,7 @@ class Params(_Frozen):
     relief: Relief
     verification_sample: VerificationSample
     numbering: Numbering | None = None
+    report: Report = Report()
 
     def quoted(self, lang: Literal["zh", "en"]) -> dict[str, str]:
         """The words a rule's texts quote (``{plan}``, ``{unit_cost}``, ...), in ``lang``.

@@ -24,7 +24,7 @@ from audit.renderers.registry import (
 )
 
 # the plug-ins: importing a module registers its format
-from audit.renderers import html, pdf  # noqa: F401  isort: skip
+from audit.renderers import html, pdf, docx  # noqa: F401  isort: skip
 
 __all__ = [
     "RENDERERS",

@@ -1,14 +1,22 @@
-"""The ``pdf`` renderer: Debian's Chromium printing the HTML report headless."""
+"""The ``pdf`` renderer: Debian's Chromium printing the HTML report headless.
+
+Chromium embeds the fonts it uses and draws a character no installed font has as an empty box,
+silently; so the page's characters are checked first (:mod:`audit.fonts`) and the render fails
+naming any that has no glyph.
+"""
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 from audit.exceptions import RenderError
+from audit.fonts import describe, missing_glyphs
 from audit.renderers.registry import Request, register
 
 CHROMIUM_CANDIDATES: tuple[str, ...] = ("chromium", "chromium-browser", "google-chrome")
@@ -50,11 +58,28 @@ def chromium_command(profile: str | Path, *args: str) -> list[str]:
     ]
 
 
+def page_text(page: str) -> str:
+    """The text a reader sees on an HTML page: no style sheet, title, tags or attribute values."""
+    return html.unescape(re.sub(r"<style.*?</style>|<title>.*?</title>|<[^>]+>", " ", page, flags=re.S))
+
+
+def check_glyphs(page: str, where: str) -> None:
+    """Raise RenderError naming the characters of ``page`` that no installed font can draw."""
+    missing = missing_glyphs([page_text(page)])
+    if missing:
+        raise RenderError(
+            f"{where}: no installed font has a glyph for {describe(missing)}; the PDF would show empty "
+            "boxes. Install a font that has them (e.g. Debian's fonts-noto-cjk-extra or fonts-hanazono "
+            "for rare Han characters, fonts-tibetan-machine for Tibetan) and render again"
+        )
+
+
 def render_pdf(html_path: str | Path, pdf_path: str | Path, *, timeout: float = PRINT_TIMEOUT) -> Path:
-    """Print ``html_path`` to ``pdf_path`` with headless Chromium."""
+    """Print ``html_path`` to ``pdf_path`` with headless Chromium, once every character has a glyph."""
     html_path, pdf_path = Path(html_path).resolve(), Path(pdf_path)
     if not html_path.is_file():
         raise RenderError(f"{html_path}: no such report to print")
+    check_glyphs(html_path.read_text(encoding="utf-8"), html_path.name)
     pdf_path.parent.mkdir(parents=True, exist_ok=True)
     partial = pdf_path.with_name(f".{pdf_path.name}.partial")
     partial.unlink(missing_ok=True)

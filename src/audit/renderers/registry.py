@@ -22,6 +22,8 @@ from audit.exceptions import ParameterError, RenderError
 if TYPE_CHECKING:
     from nbformat import NotebookNode
 
+    from audit.document import Document
+
 STEM = "report"
 """Every report file is ``report.<format's suffix>`` in the unit's folder."""
 
@@ -54,8 +56,8 @@ class Request:
         return tuple(read_notebook(p) for p in self.notebooks)
 
     @functools.cached_property
-    def assembled(self) -> NotebookNode:
-        """The report assembled from the notebooks' sections (see :mod:`audit.reports`)."""
+    def assembled(self) -> Document:
+        """The report document assembled from the notebooks' parts (see :mod:`audit.reports`)."""
         from audit.reports import assemble
 
         return assemble(self.executed)
