@@ -213,7 +213,7 @@ def test_failures_stay_in_their_county_and_show_in_the_index(tmp_path):
     )
     run_dir = summary.run_dir
     status = {u["code"]: u["status"] for u in summary.units}
-    assert status == {"540102": "ok", "540103": "failed", "540104": "failed", "city": "failed"}
+    assert status == {"540102": "ok", "540103": "failed", "540104": "failed", "city": "failed"}, summary.units
     reasons = {u["code"]: u["reason"] for u in summary.units}
     assert "relief.ipynb: cell 3 raised ValueError: fixture data of 540103 is not a list" in reasons["540103"]
     assert "did not finish within 4 s" in reasons["540104"]

@@ -149,7 +149,7 @@ def test_the_county_report_shows_the_hand_counted_findings(county):
 def test_a_masked_report_shows_no_id_number_account_or_name_in_html_or_pdf(county):
     html = county.html.read_text(encoding="utf-8")
     pdf = subprocess.run(
-        ["pdftotext", str(county.pdf), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", str(county.reports["pdf"]), "-"], capture_output=True, text=True, check=True
     ).stdout
     for where, text in (("html", html), ("pdf", pdf)):
         assert not ID_PATTERN.findall(text), where
@@ -162,12 +162,23 @@ def test_a_masked_report_shows_no_id_number_account_or_name_in_html_or_pdf(count
 @pytest.mark.xdist_group("notebooks")
 def test_the_pdf_has_chinese_headings_and_its_pages_are_not_blank(county, tmp_path):
     text = subprocess.run(
-        ["pdftotext", str(county.pdf), "-"], capture_output=True, text=True, check=True
+        ["pdftotext", str(county.reports["pdf"]), "-"], capture_output=True, text=True, check=True
     ).stdout
     for heading_text in ("检查报告", "一、基本情况", "数据质量", "走访入户抽样", "随机种子：20200507"):
         assert heading_text in text
     subprocess.run(
-        ["pdftoppm", "-r", "30", "-gray", "-f", "1", "-l", "2", str(county.pdf), str(tmp_path / "p")],
+        [
+            "pdftoppm",
+            "-r",
+            "30",
+            "-gray",
+            "-f",
+            "1",
+            "-l",
+            "2",
+            str(county.reports["pdf"]),
+            str(tmp_path / "p"),
+        ],
         check=True,
     )
     pages = sorted(tmp_path.glob("p*.pgm"))
@@ -198,7 +209,7 @@ def test_a_full_pii_report_warns_on_its_first_page_and_still_escapes(tmp_path_fa
     html = full.html.read_text(encoding="utf-8")
     assert html.index('class="banner"') < html.index("<h2>")  # before the first section
     assert store_builder.P3_ID in html  # full values, as asked
-    assert full.pdf is None and not (full.folder / "report.pdf").exists()
+    assert "pdf" not in full.reports and not (full.folder / "report.pdf").exists()
     dom = _dom(full.html, tmp_path / "profile")
     assert "<script" not in dom.lower() and '<img src="x"' not in dom
     assert "&lt;script&gt;document.title='pwned-by-script'&lt;/script&gt;" in dom  # the quality log's name
