@@ -23,8 +23,7 @@ from nbformat import NotebookNode
 
 from audit.document import METADATA_KEY, MIME_TYPE, PARTS, Document, Part, from_json
 from audit.exceptions import RenderError
-
-AREA_ORDER: tuple[str, ...] = ("C", "S", "F")
+from audit.vocabulary import AREA_RANK
 
 
 def read_notebook(path: str | Path) -> NotebookNode:
@@ -60,11 +59,7 @@ def assemble(notebooks: Sequence[NotebookNode]) -> Document:
                     continue
                 if part.area is None and seen.setdefault(part.part, nb_index) != nb_index:
                     continue
-                area_rank = (
-                    0
-                    if part.area is None
-                    else 1 + (AREA_ORDER.index(part.area) if part.area in AREA_ORDER else len(AREA_ORDER))
-                )
+                area_rank = 0 if part.area is None else 1 + AREA_RANK.get(part.area, len(AREA_RANK))
                 picked.append(((PARTS.index(part.part), area_rank, nb_index, cell_index, out_index), part))
     if "title" not in seen:
         raise RenderError("no report parts in the executed notebooks: did they call audit.inspection?")
