@@ -145,9 +145,10 @@ def _missing(value: object) -> bool:
 class Wording:
     """Turns values and evidence into reader's text in one language, with places named."""
 
-    def __init__(self, lang: str, place: Callable[[str], str]) -> None:
+    def __init__(self, lang: str, place: Callable[[str], str], params: Any = None) -> None:
         self.lang = lang
         self.place = place
+        self.params = params  # the rules' texts quote its sources
 
     def t(self, key: str, **fields: object) -> str:
         return label(key, self.lang, **fields)
@@ -259,11 +260,14 @@ def parse(evidence: object) -> dict[str, Any]:
 # --- rule metadata ------------------------------------------------------------------------------
 
 
-def rule_meta(rule_id: str, lang: str) -> dict[str, str]:
+def rule_meta(rule_id: str, lang: str, params: Any = None) -> dict[str, str]:
     """The rule's title, basis and recommendation in ``lang`` (empty for an unknown rule)."""
     if rule_id not in RULES:
         return {"title": rule_id, "basis": "", "recommendation": ""}
     rule = RULES[rule_id]
+    if params is not None:
+        texts = rule.texts(params, lang)  # type: ignore[arg-type]
+        return {"title": texts.title, "basis": texts.basis, "recommendation": texts.recommendation}
     return {
         "title": getattr(rule, f"title_{lang}"),
         "basis": getattr(rule, f"basis_{lang}"),
@@ -310,7 +314,7 @@ def problem_subsections(
 def _problem(
     rule_id: str, full: pd.DataFrame, shown: pd.DataFrame, w: Wording, *, by_county: bool, max_rows: int
 ) -> Section:
-    meta = rule_meta(rule_id, w.lang)
+    meta = rule_meta(rule_id, w.lang, w.params)
     entity_type = str(full["entity_type"].iloc[0])
     amount = float(full["amount_yuan"].fillna(0).sum())
     entities = _entity_rows(full, shown, w, entity_type, by_county=by_county)
@@ -454,7 +458,7 @@ def recommendation_items(findings: pd.DataFrame, w: Wording) -> list[Paragraph]:
     """四、整改意见汇总: one numbered item per rule that fired, with its money at stake."""
     items = []
     for n, rule_id in enumerate(fired_rules(findings), 1):
-        meta = rule_meta(rule_id, w.lang)
+        meta = rule_meta(rule_id, w.lang, w.params)
         rows = findings[findings["rule_id"] == rule_id]
         amount = float(rows["amount_yuan"].fillna(0).sum())
         text = w.t("doc.rec_item", title=meta["title"], text=meta["recommendation"] or "—")
@@ -917,7 +921,7 @@ def city_rule_detail(insp: CityInspection) -> list[Block]:
     out: list[Block] = []
     for rule_id in fired_rules(findings):
         rows = findings[findings["rule_id"] == rule_id]
-        meta = rule_meta(rule_id, w.lang)
+        meta = rule_meta(rule_id, w.lang, w.params)
         by = rows.groupby("county_code", sort=True).agg(
             n=("rule_id", "size"), amount=("amount_yuan", lambda s: float(s.fillna(0).sum()))
         )

@@ -182,7 +182,7 @@ class _Inspection:
     @functools.cached_property
     def wording(self) -> Wording:
         """Values and evidence as text in the report's language, places by their register names."""
-        return Wording(self.lang, self.division_name)
+        return Wording(self.lang, self.division_name, self.params)
 
     def _part(self, name: str, blocks: list[Block], area: str | None = None, title: str = "") -> Part:
         return chapters.part(name, blocks, self.lang, area, title)
@@ -399,7 +399,7 @@ class CountyInspection(_Inspection):
         else:
             state = (self._tracked or {}).get(finding)
             rule_id = getattr(state, "rule_id", "")
-        return f"{rule_id} {chapters.rule_meta(rule_id, self.lang)['title']}" if rule_id else ""
+        return f"{rule_id} {chapters.rule_meta(rule_id, self.lang, self.params)['title']}" if rule_id else ""
 
     def _follow_up_blocks(self) -> list[Block]:
         """整改跟踪情况: findings by follow-up status, and those that may be closed (可销号)."""
