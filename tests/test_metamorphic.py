@@ -133,16 +133,7 @@ def test_the_small_demo_still_has_findings_of_every_area(baseline):
     assert set(found["county_code"]) == set(KEPT)
 
 
-_CSV_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="readers: a UTF-8 CSV of the demo's payments is refused as 'cannot tell the text encoding' "
-    "since the bounded encoding sniffing landed (found at 01:00, not yet fixed)",
-)
-
-
-@pytest.mark.parametrize(
-    "variant", [pytest.param(v, marks=_CSV_BUG) if v == "csv" else v for v in sorted(VARIANTS)]
-)
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_the_same_findings_however_the_submission_is_sent(baseline, variant, tmp_path):
     tables, expected = baseline
     source = _written(tables, tmp_path / variant, VARIANTS[variant])

@@ -35,6 +35,30 @@ def test_csv_encodings(tmp_path, encoding, bom):
     assert blocks[0].rows.tolist() == [2]
 
 
+def test_a_utf8_csv_longer_than_the_sample_is_read_when_the_sample_ends_inside_a_character(tmp_path):
+    # The encoding is told from the sample cut at a line end, not from bytes ending mid-character.
+    line = "F1,540102198001010017,H1,城市低保,2020-05,10,2020-05-07,6\n".encode()
+    rows = readers.SAMPLE_BYTES // len(line) + 2
+    title = next(
+        t
+        for t in ("2020年发放明细" + "x" * k + "\n" for k in range(len(line)))
+        if _cuts_a_character((t + HEADER + "\n").encode() + line * rows)
+    )
+    path = tmp_path / "relief_payments.csv"
+    path.write_bytes((title + HEADER + "\n").encode() + line * rows)
+    _, blocks = _one(path, chunk_rows=1 << 20)
+    assert sum(len(b.frame) for b in blocks) == rows
+    assert blocks[0].frame.iloc[0, 3] == "城市低保"
+
+
+def _cuts_a_character(content: bytes) -> bool:
+    try:
+        content[: readers.SAMPLE_BYTES + 1].decode()
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
 def test_csv_line_numbers_count_title_blank_and_multiline_rows(tmp_path):
     path = tmp_path / "relief_payments.csv"
     lines = [

@@ -37,7 +37,7 @@ ENTITY = {
     "F7": "account",
     "F9": "programme",
 }
-CITY_PARTS = {"C4", "C5", "S3", "S5", "S9", "F4", "F9"}
+CITY_PARTS = {"C4", "C5", "S3", "S5", "S9", "F4", "F7", "F9"}
 CITY_ONLY = {"C5", "S3", "S9", "F9"}
 
 

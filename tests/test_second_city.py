@@ -154,13 +154,6 @@ def _cli(*args: object) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("second_city")
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs h1-ingest's issue-14 fixes: the city code from --params or the divisions root (today "
-    "540100 is fixed: divisions' county rows are quarantined, the 市本级 sheet goes to 540100) and the "
-    "payments' attribution chain (today the 24 payments of the person on two rolls and the ghost's 3 "
-    "are quarantined as 'county unknown')",
-)
 def test_ingest_then_batch_give_the_hand_worked_findings(tmp_path):
     city.write_submission(tmp_path / "submission")
     params = city.write_params(tmp_path / "rikaze-2021.yaml")
@@ -185,7 +178,9 @@ def test_ingest_then_batch_give_the_hand_worked_findings(tmp_path):
     assert sorted(_found(findings), key=str) == sorted(EXPECTED, key=str)
     book = CalamineWorkbook.from_path(str(run / "findings.xlsx"))
     c = book.get_sheet_by_name("C 购买服务合同与资金").to_python()
-    basis = {row[2]: row[11] for row in c[1:]}
+    head = c[0]  # columns found by their headers: the list's column order is its own business
+    rule, cited = head.index("规则"), head.index("依据")
+    basis = {row[rule]: row[cited] for row in c[1:]}
     assert basis["C5"].startswith(
         "日喀则市2021年购买乡镇社会救助服务实施方案（从社会救助专项资金中列支，不超过下达总额的5%）"
     )

@@ -645,12 +645,13 @@ def read_csv(path: Path, name: str, table: str, chunk_rows: int) -> Iterator[She
     other = _not_text(path, sample[:16])
     if other is not None:
         raise TableError(other, file=name)
-    encoding = detect_encoding(sample, name)
-    if len(sample) > SAMPLE_BYTES:  # cut at a line end so no character is split
+    utf16 = sample.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if len(sample) > SAMPLE_BYTES:  # cut at a line end so no character is split (before detection)
         end = sample.rfind(b"\n", 0, SAMPLE_BYTES) + 1
-        if encoding == "utf-16":
+        if utf16:
             end -= end % 2  # the sample is only looked at: a cut line at its end does not matter
         sample = sample[:end] or sample[:SAMPLE_BYTES]
+    encoding = detect_encoding(sample, name)
     try:
         text = sample.decode(encoding, errors="replace" if encoding == "utf-16" else "strict")
     except UnicodeDecodeError:
