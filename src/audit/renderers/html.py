@@ -46,11 +46,11 @@ TABLE_FONTS = '"Noto Sans CJK SC", "WenQuanYi Zen Hei", sans-serif'
 CSS = f"""
 @page {{ size: A4; margin: 37mm 26mm 35mm 28mm;
   @bottom-center {{ content: "— " counter(page) " —"; font-family: {BODY_FONTS}; font-size: 11pt; }} }}
-html {{ font-family: {BODY_FONTS}; font-size: 11pt; line-height: 1.4; color: #000; }}
+html {{ font-family: {BODY_FONTS}; font-size: 10.5pt; line-height: 1.3; color: #000; }}
 body {{ margin: 0 auto; max-width: 156mm; padding: 0 0 2em; }}
 h1.doc-title {{ font-family: {TITLE_FONTS}; font-weight: bold; font-size: 20pt; text-align: center;
   margin: 0.2em 0 0.6em; line-height: 1.35; }}
-h2 {{ font-family: {HEI_FONTS}; font-weight: normal; font-size: 14pt; margin: 0.9em 0 0.3em;
+h2 {{ font-family: {HEI_FONTS}; font-weight: normal; font-size: 14pt; margin: 0.7em 0 0.25em;
   break-after: avoid; }}
 h3 {{ font-family: {KAI_FONTS}; font-weight: bold; font-size: 12.5pt; margin: 0.6em 0 0.2em; }}
 h4 {{ font-family: {BODY_FONTS}; font-weight: bold; font-size: 12pt; margin: 0.7em 0 0.2em;
@@ -64,7 +64,7 @@ p.note {{ font-size: 10.5pt; color: #333; }}
 .banner {{ border: 2px solid #b00; background: #fde8e8; color: #700; padding: 0.4em 0.8em; margin: 0.5em 0;
   font-family: {HEI_FONTS}; }}
 table {{ width: 100%; max-width: 100%; border-collapse: collapse; table-layout: fixed;
-  font-family: {TABLE_FONTS}; font-size: 9pt; line-height: 1.35; margin: 0.35em 0 0.7em; }}
+  font-family: {TABLE_FONTS}; font-size: 9pt; line-height: 1.25; margin: 0.3em 0 0.6em; }}
 th, td {{ border: 0.6pt solid #555; padding: 1.5pt 3pt; vertical-align: top; text-align: left;
   overflow-wrap: anywhere; word-break: normal; }}
 th {{ background: #eee; font-weight: bold; word-break: keep-all; overflow-wrap: normal; hyphens: manual; }}
