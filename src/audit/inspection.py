@@ -68,7 +68,7 @@ def open_county(
 
 
 def open_city(
-    county: str = "540100",
+    county: str | None = None,
     *,
     store: str | Path = DEFAULTS["store"],
     params: str | Path = DEFAULTS["params"],
@@ -81,7 +81,12 @@ def open_city(
     counties: list[str] | None = DEFAULTS["counties"],
     excluded: list[str] | None = DEFAULTS["excluded"],
 ) -> CityInspection:
-    """Check the parameters and open the whole store for the city roll-up (or only ``counties``)."""
+    """Check the parameters and open the whole store for the city roll-up (or only ``counties``).
+
+    Without ``county`` the unit is the parameters file's city code.
+    """
+    if county is None:
+        county = load_params(params).city_code
     return CityInspection(validate_spec(dict(locals()), scope="city"))
 
 
