@@ -40,12 +40,13 @@ import pyarrow.parquet as pq
 from benchmarks.suite import peak_mb, usable_cores
 
 from audit.batch.executors import default_workers
+from audit.vocabulary import AREA_NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "work"
 PARAMS = ROOT / "params" / "lhasa-2020.yaml"
 BIN = Path(sys.executable).parent
-AREAS = ("contracts", "staffing", "relief")
+AREAS = tuple(AREA_NOTEBOOKS)
 COUNTIES_IN_CHINA = 2850  # county-level divisions, for the paper estimate
 CITIES_IN_CHINA = 333  # prefecture-level divisions: one roll-up each
 

@@ -23,9 +23,8 @@ from audit.findings import (
     to_register,
     write_register,
 )
-from audit.rules import run_rules
 from audit.rules.evidence import finding_rows
-from fixtures.rule_tables import COUNTY, OTHER, frame, params, resident_id
+from fixtures.rule_tables import COUNTY, OTHER, params, small_register
 
 P = params()
 
@@ -113,29 +112,9 @@ def test_combining_two_counties_that_raised_the_same_entity_keeps_ids_unique():
         combine_registers([a, a])
 
 
-def _register():
-    """A fresh small register from real rules: C (ineligible contractor, a formula-like name), S, F."""
-    pid = resident_id(seq="001")
-    tables = {
-        "contracts": frame(
-            "contracts",
-            {"contract_id": "0012", "contractor_type": "其他", "contractor_name": '=HYPERLINK("x")'},
-            {"contract_id": "=1+1"},
-        ),
-        "staff": frame("staff", {"staff_id": "S1", "education": "大专"}),
-        "relief_payments": frame(
-            "relief_payments",
-            {"payment_id": "P1", "person_id": pid},
-            {"payment_id": "P2", "person_id": pid},
-        ),
-    }
-    county = run_rules(tables, P, scope="county", county=COUNTY).findings
-    return combine_registers([county, run_rules(tables, P, scope="city").findings])
-
-
 @pytest.fixture(scope="module")
 def register():
-    return _register()
+    return small_register(P)
 
 
 def _digest(path):
@@ -143,8 +122,8 @@ def _digest(path):
 
 
 def test_same_inputs_give_byte_identical_files(tmp_path):
-    first = write_register(_register(), tmp_path / "one")
-    second = write_register(_register(), tmp_path / "two")
+    first = write_register(small_register(P), tmp_path / "one")
+    second = write_register(small_register(P), tmp_path / "two")
     for kind in ("parquet", "csv"):
         assert _digest(first[kind]) == _digest(second[kind]), kind
 

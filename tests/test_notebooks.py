@@ -16,7 +16,8 @@ import sys
 import nbformat
 import pytest
 
-from audit.runspec import AREAS, DEFAULTS
+from audit.runspec import DEFAULTS
+from audit.vocabulary import AREA_NOTEBOOKS
 from fixtures import ROOT, store_builder
 
 NOTEBOOKS = ROOT / "notebooks"
@@ -138,11 +139,11 @@ def test_the_first_code_cell_holds_the_parameters_as_literals(name):
     assert values == expected
 
 
-@pytest.mark.parametrize(("name", "letter"), [(n, a) for n, a in AREAS.items()])
+@pytest.mark.parametrize(("name", "letter"), [(n, a) for n, a in AREA_NOTEBOOKS.items()])
 def test_each_area_notebook_shows_the_report_in_order_and_saves_its_own_area(name, letter):
     source = "\n".join(c.source for c in _code_cells(name))
     assert f'insp.save_findings("{letter}")' in source
-    for other in set(AREAS.values()) - {letter}:
+    for other in set(AREA_NOTEBOOKS.values()) - {letter}:
         assert f'"{other}"' not in source
     order = [
         "title_block",

@@ -13,42 +13,20 @@ from python_calamine import CalamineWorkbook
 
 from audit.exceptions import FollowUpError
 from audit.exports import write_xlsx
-from audit.findings import combine_registers
 from audit.rectification import (
     Prefill,
     column_letter,
     read_rectification_list,
     write_rectification_list,
 )
-from audit.rules import run_rules
-from fixtures.rule_tables import COUNTY, frame, params, resident_id
+from fixtures.rule_tables import params, small_register
 
 P = params()
 
 
-def _register():
-    """A small register from real rules: C (ineligible contractor, a formula-like id), S, F."""
-    pid = resident_id(seq="001")
-    tables = {
-        "contracts": frame(
-            "contracts",
-            {"contract_id": "0012", "contractor_type": "其他", "contractor_name": '=HYPERLINK("x")'},
-            {"contract_id": "=1+1"},
-        ),
-        "staff": frame("staff", {"staff_id": "S1", "education": "大专"}),
-        "relief_payments": frame(
-            "relief_payments",
-            {"payment_id": "P1", "person_id": pid},
-            {"payment_id": "P2", "person_id": pid},
-        ),
-    }
-    county = run_rules(tables, P, scope="county", county=COUNTY).findings
-    return combine_registers([county, run_rules(tables, P, scope="city").findings])
-
-
 @pytest.fixture(scope="module")
 def register():
-    return _register()
+    return small_register(P)
 
 
 def _sheet_xml(path, number):
@@ -57,8 +35,8 @@ def _sheet_xml(path, number):
 
 
 def test_same_inputs_give_byte_identical_lists(tmp_path):
-    one = write_rectification_list(_register(), tmp_path / "one.xlsx", P)
-    two = write_rectification_list(_register(), tmp_path / "two.xlsx", P)
+    one = write_rectification_list(small_register(P), tmp_path / "one.xlsx", P)
+    two = write_rectification_list(small_register(P), tmp_path / "two.xlsx", P)
     assert hashlib.sha256(one.read_bytes()).digest() == hashlib.sha256(two.read_bytes()).digest()
 
 

@@ -573,8 +573,6 @@ def quality_blocks(
 
 def _column_header(table: str, column: object, lang: str) -> str:
     """A column of the data contract by its header in the report's language (as found otherwise)."""
-    from audit.datacontract import TABLES
-
     if column is None or _missing(column):
         return ""
     spec = TABLES.get(table)

@@ -147,6 +147,7 @@ class Part:
     @property
     def html(self) -> str:
         """The part as an HTML fragment (what JupyterLab shows)."""
+        # cycle: the HTML renderer imports this content model
         from audit.renderers.html import part_html
 
         return part_html(self)

@@ -23,6 +23,7 @@ PRIMARY_FACES: tuple[str, ...] = ("Noto Sans CJK SC", "Noto Serif CJK SC", "sans
 def _primary_cmap() -> frozenset[int]:
     if shutil.which("fc-match") is None:
         return frozenset()
+    # start-up time: fontTools loads only when a glyph check runs
     from fontTools.ttLib import TTFont
 
     for face in PRIMARY_FACES:

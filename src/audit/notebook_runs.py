@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from audit.exceptions import ExecutionError, ParameterError
-from audit.runspec import ALLOWED_ROOTS_ENV, AREAS, CITY_NOTEBOOK, RunSpec, project_root
+from audit.runspec import ALLOWED_ROOTS_ENV, CITY_NOTEBOOK, RunSpec, project_root
+from audit.vocabulary import AREA_NOTEBOOKS
 
 # jsonschema, imported by nbformat, compiles an IRI grammar from rfc3987-syntax when that package
 # is installed (jupyter-events pulls it in): a second of CPU in every process that runs or reads
@@ -65,8 +66,8 @@ class CountyResult:
 
 def notebook_path(name: str) -> Path:
     """The committed notebook ``name`` (``contracts``, ``staffing``, ``relief`` or ``city``)."""
-    if name not in AREAS and name != CITY_NOTEBOOK:
-        allowed = ", ".join([*AREAS, CITY_NOTEBOOK])
+    if name not in AREA_NOTEBOOKS and name != CITY_NOTEBOOK:
+        allowed = ", ".join([*AREA_NOTEBOOKS, CITY_NOTEBOOK])
         raise ParameterError(f"unknown notebook {name!r}; allowed: {allowed}")
     return project_root() / "notebooks" / f"{name}.ipynb"
 
@@ -97,6 +98,7 @@ def execute_notebook(
     env: Mapping[str, str] | None = None,
 ) -> Result:
     """Run ``notebook`` with ``parameters`` in a fresh kernel; write the executed copy to ``output_path``."""
+    # start-up time: papermill and traitlets load only when a notebook runs
     import papermill
     from papermill.exceptions import PapermillExecutionError
     from traitlets.config import Config
@@ -152,7 +154,7 @@ def _keep(partial: Path, failed: Path) -> None:
 
 def run_county(
     spec: RunSpec,
-    areas: Sequence[str] = tuple(AREAS),
+    areas: Sequence[str] = tuple(AREA_NOTEBOOKS),
     *,
     timeout: float = DEFAULT_TIMEOUT,
     formats: Sequence[str] | None = None,
@@ -162,10 +164,10 @@ def run_county(
 
     ``formats`` are report formats (:mod:`audit.renderers`); default: every one this machine can render.
     """
-    unknown = [a for a in areas if a not in AREAS]
+    unknown = [a for a in areas if a not in AREA_NOTEBOOKS]
     if unknown or not areas:
-        raise ParameterError(f"unknown area(s) {unknown or '(none)'}; allowed: {', '.join(AREAS)}")
-    ordered = [a for a in AREAS if a in areas]  # reading order, whatever order they were asked in
+        raise ParameterError(f"unknown area(s) {unknown or '(none)'}; allowed: {', '.join(AREA_NOTEBOOKS)}")
+    ordered = [a for a in AREA_NOTEBOOKS if a in areas]  # reading order, whatever order they were asked in
     return _run(spec, ordered, timeout=timeout, formats=formats, kernel_name=kernel_name)
 
 
@@ -183,6 +185,7 @@ def run_city(
 def _run(
     spec: RunSpec, names: Sequence[str], *, timeout: float, formats: Sequence[str] | None, kernel_name: str
 ) -> CountyResult:
+    # nbformat and the renderers load only when a report is rendered
     from audit import renderers
 
     started = time.perf_counter()
@@ -208,7 +211,7 @@ def _run(
     for name, file_name in renderers.report_files().items():
         if name not in written:  # an old report in another format would not match this run's
             (folder / file_name).unlink(missing_ok=True)
-    stems = [f"findings-{AREAS[n]}" if n in AREAS else f"findings-{n}" for n in names]
+    stems = [f"findings-{AREA_NOTEBOOKS[n]}" if n in AREA_NOTEBOOKS else f"findings-{n}" for n in names]
     findings = tuple(p for p in (folder / f"{s}.parquet" for s in stems) if p.is_file())
     return CountyResult(
         spec.county, folder, tuple(executed), written, findings, time.perf_counter() - started

@@ -315,6 +315,7 @@ def _day(value: Any, where: dict[str, Any]) -> dt.date | None:
 
 def read_rectification_list(path: str | Path) -> list[FilledRow]:
     """Every finding row of a filled list, in sheet and row order; unknown layouts are refused."""
+    # start-up time: the reader loads only when a filled list is read back
     from python_calamine import CalamineWorkbook
 
     path = Path(path)

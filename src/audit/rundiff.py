@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
 
 from audit.manifest import read_manifest, write_atomically
 from audit.vocabulary import SEVERITY_RANK
@@ -119,8 +120,6 @@ def _amount(value: float) -> str:
 
 def write_html(followup: FollowUp, path: Path) -> Path:
     """Write the follow-up as an HTML page (every value escaped) and return its path."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
     env = Environment(loader=PackageLoader("audit", "templates"), autoescape=select_autoescape(default=True))
     findings = followup.findings
     if not findings.empty:

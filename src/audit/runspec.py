@@ -33,11 +33,8 @@ from audit.exceptions import ParameterError
 from audit.i18n import LANGS
 from audit.params import Params, load_params
 from audit.privacy import PII_MODES
-from audit.vocabulary import AREA_NOTEBOOKS
 
 ALLOWED_ROOTS_ENV = "AUDIT_ALLOWED_ROOTS"
-AREAS = AREA_NOTEBOOKS
-"""Area notebooks (by file stem) and the area letter of the rules and findings they show."""
 CITY_NOTEBOOK = "city"
 DEFAULTS: dict[str, Any] = {
     "county": "540102",

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
+import xlsxwriter
 
 from audit.datacontract import TABLES, Column, Kind
 from audit.exceptions import InputError
@@ -90,8 +91,6 @@ def write_template(
 ) -> Path:
     """Write the blank workbook of ``table`` to ``path``; ``rows`` fill it as Excel would store
     what a person types into it (a test's way of filling the template)."""
-    import xlsxwriter
-
     spec = TABLES[table]
     book = xlsxwriter.Workbook(path, {"strings_to_numbers": False, "strings_to_formulas": False})
     try:

@@ -202,6 +202,7 @@ class DaskExecutor:
     name = "dask"
 
     def __init__(self, *, jobs: int, scheduler: str | None = None) -> None:
+        # optional: Dask comes with the dask extra
         from distributed import Client, LocalCluster
 
         self._scheduler = scheduler
@@ -234,6 +235,7 @@ class DaskExecutor:
 
     def wait_any(self, futures: Iterable[Any]) -> set[Any]:
         """Block until at least one future is finished."""
+        # optional: Dask comes with the dask extra
         from distributed import wait as dask_wait
 
         done, _ = dask_wait(list(futures), return_when="FIRST_COMPLETED")
@@ -241,6 +243,7 @@ class DaskExecutor:
 
     def result(self, future: Any) -> Any:
         """The value of a finished future; WorkerLost when the scheduler gave up on its worker."""
+        # optional: Dask comes with the dask extra
         from distributed.scheduler import KilledWorker
 
         try:

@@ -10,10 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jinja2 import Environment, PackageLoader, select_autoescape
+
 from audit import tracking
 from audit.batch.inputs import Inputs, input_records, store_sources
 from audit.batch.jobs import FINDINGS, ROLLUP, STATE, BatchOptions, Job, JobResult
 from audit.exceptions import AuditError
+from audit.findings import combine_registers, read_register, write_register
+from audit.i18n import label
 from audit.manifest import (
     SIGNOFF_LEVELS,
     FileRecord,
@@ -28,6 +32,8 @@ from audit.manifest import (
     write_manifest,
 )
 from audit.params import Params
+from audit.rectification import write_rectification_list
+from audit.store import Store
 from audit.vocabulary import SEVERITIES
 
 
@@ -38,9 +44,6 @@ def combine_findings(run_dir: Path, parts: list[Path], lang: str, params: Params
 
     Returns the files written and the number of findings.
     """
-    from audit.findings import combine_registers, read_register, write_register
-    from audit.rectification import write_rectification_list
-
     combined = combine_registers(read_register(p) for p in parts)
     staging = run_dir / STATE / "work" / FINDINGS  # written whole here, then renamed into place
     shutil.rmtree(staging, ignore_errors=True)
@@ -59,8 +62,6 @@ def combine_findings(run_dir: Path, parts: list[Path], lang: str, params: Params
 
 
 def _severities(paths: list[Path]) -> dict[str, int]:
-    from audit.findings import read_register
-
     counts = dict.fromkeys(SEVERITIES, 0)
     for path in paths:
         for severity, n in read_register(path)["severity"].value_counts().items():
@@ -107,10 +108,6 @@ def _units(
 
 def write_index(run_dir: Path) -> Path:
     """Write ``index.html`` from the manifest and the sign-offs (again after every sign-off)."""
-    from jinja2 import Environment, PackageLoader, select_autoescape
-
-    from audit.i18n import label
-
     manifest = read_manifest(run_dir)
     signoffs: dict[str, list[dict[str, Any]]] = {}
     every = read_signoffs(run_dir)
@@ -177,8 +174,6 @@ def _unaudited(store: Path) -> list[dict[str, Any]]:
 
 def _county_names(store: Path) -> dict[str, str]:
     """County names from the store's register of divisions, for the index (none if it has none)."""
-    from audit.store import Store
-
     try:
         divisions = Store.open(store).read("divisions", columns=["division_code", "name"])
     except Exception:  # names are a nicety of the index: a damaged register must not cost it

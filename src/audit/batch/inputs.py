@@ -14,6 +14,9 @@ from typing import Any
 from audit.batch.jobs import ROLLUP, BatchOptions
 from audit.exceptions import BatchError
 from audit.manifest import sha256_file
+from audit.runspec import CITY_NOTEBOOK
+from audit.store import Store
+from audit.vocabulary import AREA_NOTEBOOKS
 
 
 @dataclass(frozen=True)
@@ -68,9 +71,7 @@ def _hash_tree(root: Path) -> dict[str, str]:
 
 
 def _notebook_names() -> list[str]:
-    from audit.runspec import AREAS, CITY_NOTEBOOK
-
-    return [f"{name}.ipynb" for name in [*AREAS, CITY_NOTEBOOK]]
+    return [f"{name}.ipynb" for name in [*AREA_NOTEBOOKS, CITY_NOTEBOOK]]
 
 
 def gather_inputs(options: BatchOptions) -> Inputs:
@@ -97,8 +98,6 @@ def store_damage(inputs: Inputs, city_code: str) -> dict[str, str]:
     A county partition's damage is its county's (the city bureau's is the roll-up's); a damaged
     file every unit reads (a reference table, the data-quality log) is every unit's, under "".
     """
-    from audit.store import Store
-
     by_unit: dict[str, list[str]] = {}
     for rel in Store.open(inputs.store).damaged(inputs.store_files):
         parts = [p.removeprefix("county_code=") for p in rel.split("/") if p.startswith("county_code=")]

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from audit.exceptions import AuditError
 from audit.manifest import FileRecord
+from audit.runspec import project_root
 
 ROLLUP = "city"  # folder and unit name of the city roll-up (kept_runs.CITY: the same name)
 REPORT = "report"  # the job that renders a unit's report
@@ -21,8 +22,6 @@ JobStatus = Literal["ok", "failed", "blocked"]
 
 def default_notebooks() -> Path:
     """The committed notebooks: ``notebooks/`` in the project root."""
-    from audit.runspec import project_root
-
     return project_root() / "notebooks"
 
 

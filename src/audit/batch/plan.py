@@ -10,6 +10,8 @@ from typing import Any
 from audit.batch.inputs import Inputs, json_digest
 from audit.batch.jobs import REPORT, ROLLUP, RULES, BatchOptions, Job
 from audit.exceptions import BatchError
+from audit.runspec import ALLOWED_ROOTS_ENV, CITY_NOTEBOOK, parameter_names, validate_spec
+from audit.vocabulary import AREA_NOTEBOOKS
 
 
 def plan(
@@ -27,8 +29,6 @@ def plan(
     notebook waits for every county's rule run as well as its own, and reads them. The
     notebook parameters are checked here, once, before any kernel starts.
     """
-    from audit.runspec import ALLOWED_ROOTS_ENV, AREAS, CITY_NOTEBOOK, parameter_names, validate_spec
-
     roots = (inputs.store, inputs.params.parent, run_dir)
     base = {
         "store": str(inputs.store),
@@ -53,7 +53,7 @@ def plan(
     specs = {unit: spec.model_copy(update={"rules_from": run_dir}) for unit, spec in specs.items()}
     env = ((ALLOWED_ROOTS_ENV, os.pathsep.join(str(r) for r in specs[ROLLUP].allowed)),)
     declared: dict[str, frozenset[str]] = {}
-    for name in [f"{a}.ipynb" for a in AREAS] + [f"{CITY_NOTEBOOK}.ipynb"]:
+    for name in [f"{a}.ipynb" for a in AREA_NOTEBOOKS] + [f"{CITY_NOTEBOOK}.ipynb"]:
         if name in inputs.notebook_files:
             declared[name] = parameter_names(inputs.notebooks / name)
     jobs: list[Job] = []
@@ -62,7 +62,7 @@ def plan(
         if unit == ROLLUP:
             spec, areas = specs[ROLLUP], (CITY_NOTEBOOK,)
         else:
-            spec, areas = specs["county"].model_copy(update={"county": unit}), tuple(AREAS)
+            spec, areas = specs["county"].model_copy(update={"county": unit}), tuple(AREA_NOTEBOOKS)
         everything = spec.notebook_parameters()
         everything.pop("out")
         for area in areas:

@@ -20,6 +20,7 @@ from audit.exceptions import BatchError, ParameterError
 from audit.manifest import code_digest, run_lock, utc_now
 from audit.params import load_params
 from audit.progress import Progress, progress_for
+from audit.store import Store
 
 
 def _counties(options: BatchOptions, city_code: str) -> list[str]:
@@ -28,8 +29,6 @@ def _counties(options: BatchOptions, city_code: str) -> list[str]:
     The city bureau's rows (county code = the city's) are audited in the roll-up, which runs them
     like a county's: auditing them as a county as well would list each of its findings twice.
     """
-    from audit.store import Store
-
     known = [c for c in Store.open(options.store).counties() if c != city_code]
     if not options.counties:
         return known

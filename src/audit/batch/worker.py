@@ -17,20 +17,18 @@ import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from audit.batch import executors
 from audit.batch.jobs import ROLLUP, STATE, Job, JobResult, JobStatus, failure_reason, record_path
 from audit.manifest import FileRecord, utc_now, utc_text, write_json
-
-if TYPE_CHECKING:
-    from audit.privacy import Names
+from audit.notebook_runs import execute_notebook
+from audit.privacy import PEOPLE_TABLES, Names, mask_diagnostic
+from audit.store import Store
 
 
 def _execute(job: Job, out: Path, cwd: Path) -> None:
     """Run the job's notebook in a fresh kernel; it writes its executed copy and findings to ``out``."""
-    from audit.notebook_runs import execute_notebook
-
     parameters = {**dict(job.parameters), "out": str(out)}
     execute_notebook(
         job.notebook, out / f"{job.area}.ipynb", parameters, timeout=job.timeout, cwd=cwd, env=dict(job.env)
@@ -39,6 +37,7 @@ def _execute(job: Job, out: Path, cwd: Path) -> None:
 
 def _render(job: Job, out: Path, cwd: Path) -> None:
     """Render the unit's report from its executed notebooks in each of the job's formats."""
+    # nbformat and the renderers load only in a process that renders
     from audit import renderers
 
     parameters = dict(job.parameters)
@@ -60,9 +59,8 @@ def _show_failure(job: Job, out: Path) -> None:
     Unless the run shows personal data in full, the error texts are masked first (in the kept
     notebook too): a traceback can quote the row it choked on.
     """
+    # nbformat loads only in a process that keeps a failed notebook
     import nbformat
-
-    from audit.privacy import mask_diagnostic
 
     failed = out / f"{job.area}.failed.ipynb"
     if not failed.is_file():
@@ -89,9 +87,6 @@ def _show_failure(job: Job, out: Path) -> None:
 
 def _unit_names(store: str, unit: str) -> Names | None:
     """The people named in the unit's rows of the store (every county's for the roll-up)."""
-    from audit.privacy import PEOPLE_TABLES, Names
-    from audit.store import Store
-
     try:
         data = Store.open(Path(store))
         counties = None if unit == ROLLUP else [unit]
@@ -110,6 +105,7 @@ def _names(job: Job) -> Names | None:
 
 def _rules(job: Job, out: Path, cwd: Path) -> None:
     """Run the unit's rules once, in this process, and keep them for its notebooks (and the roll-up)."""
+    # the rule catalogue loads only in the process that runs the rules
     from audit import kept_runs
 
     parameters = dict(job.parameters)
@@ -173,8 +169,6 @@ def run_job(job: Job) -> JobResult:
             # the message names the working folder; the files are about to move to the unit's folder
             status, reason = "failed", failure_reason(exc).replace(str(out), job.unit)
             if job.pii != "full":
-                from audit.privacy import mask_diagnostic
-
                 reason = mask_diagnostic(reason, _names(job))
             _show_failure(job, out)
     outputs = _commit(job, out)

@@ -10,6 +10,7 @@ from audit.exceptions import ParameterError
 
 def add_format_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare ``--formats`` (and the deprecated ``--no-pdf``)."""
+    # start-up time: the registry loads nbformat, only when this parser is built
     from audit.renderers import RENDERERS
 
     parser.add_argument(
@@ -27,6 +28,7 @@ def chosen_formats(ns: argparse.Namespace, command: str) -> tuple[str, ...]:
 
     An unknown format, or one asked for whose system dependency is missing, is a ParameterError.
     """
+    # start-up time: the registry loads nbformat, only when this command runs
     from audit import renderers
 
     requested = renderers.parse(ns.formats)

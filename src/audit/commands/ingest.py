@@ -64,6 +64,7 @@ def city_of(params: Path | None) -> dict[str, str]:
     """The ``city_code`` and ``city_from`` arguments of ingest for ``--params`` (none without it)."""
     if params is None:
         return {}
+    # start-up time: `audit --help` imports every command module
     from audit.params import load_params
 
     return {"city_code": load_params(params).city_code, "city_from": f"the parameters file {params}"}
@@ -116,6 +117,8 @@ def options(ns: argparse.Namespace) -> Options:
 def run(options: Options) -> int:
     """Ingest; 1 with ``--strict`` when rows were quarantined, 2 (raised) on table-level errors."""
     from audit.ingest import ingest, summary  # start-up time: pandera only when a table is read
+
+    # start-up time: the table list comes with pandas
     from audit.ingest.discovery import SUBMITTED_TABLES
 
     result = ingest(

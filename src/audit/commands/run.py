@@ -10,8 +10,8 @@ from pathlib import Path
 from audit.commands._formats import add_format_arguments, chosen_formats
 from audit.exceptions import EXIT_FINDINGS, EXIT_OK, ParameterError
 from audit.params import load_params
-from audit.runspec import AREAS, DEFAULTS, RunSpec, validate_spec
-from audit.vocabulary import SEVERITIES
+from audit.runspec import DEFAULTS, RunSpec, validate_spec
+from audit.vocabulary import AREA_NOTEBOOKS, SEVERITIES
 
 NAME = "run"
 HELP = "Audit one county (or the city roll-up with the city's code) and render its report."
@@ -39,7 +39,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=None,
         metavar="AREA",
-        help=f"area notebook to run ({', '.join(AREAS)}); repeat for several; default all",
+        help=f"area notebook to run ({', '.join(AREA_NOTEBOOKS)}); repeat for several; default all",
     )
     parser.add_argument("--store", required=True, help="store folder written by `audit ingest`")
     parser.add_argument("--params", required=True, help="parameters YAML file (params/lhasa-2020.yaml)")
@@ -71,10 +71,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def options(ns: argparse.Namespace) -> RunOptions:
     """Validate the arguments into RunOptions; raise ParameterError (exit 2) on any bad one."""
-    areas = tuple(ns.area or AREAS)
-    unknown = [a for a in areas if a not in AREAS]
+    areas = tuple(ns.area or AREA_NOTEBOOKS)
+    unknown = [a for a in areas if a not in AREA_NOTEBOOKS]
     if unknown:
-        raise ParameterError(f"--area {', '.join(unknown)}: unknown; allowed: {', '.join(AREAS)}")
+        raise ParameterError(f"--area {', '.join(unknown)}: unknown; allowed: {', '.join(AREA_NOTEBOOKS)}")
     if not ns.timeout > 0:
         raise ParameterError(f"--timeout {ns.timeout:g}: must be more than 0 seconds")
     if ns.fail_on is not None and ns.fail_on not in SEVERITIES:

@@ -38,6 +38,7 @@ def options(ns: argparse.Namespace) -> TemplateOptions:
 
 def run(opts: TemplateOptions) -> int:
     """Write the templates and list them."""
+    # start-up time: `audit --help` imports every command module
     from audit.template import write_templates
 
     for path in write_templates(opts.out, opts.tables):

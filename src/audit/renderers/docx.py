@@ -24,6 +24,7 @@ from pathlib import Path
 
 from audit.document import Block, Document, Facts, Figure, Paragraph, Section, Table
 from audit.exceptions import ParameterError, RenderError
+from audit.params import load_params
 from audit.renderers.registry import Request, register
 
 PAGE = {"width": 210, "height": 297, "top": 37, "bottom": 35, "left": 28, "right": 26}
@@ -51,6 +52,7 @@ CAPTION_STYLE = "AuditCaption"
 
 
 def _oxml():
+    # start-up time: python-docx (lxml) loads only when a Word file is written
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
@@ -161,6 +163,7 @@ def _style_by_id(doc, style_id: str):
 
 def _gb_styles(doc) -> None:
     """The package's GB/T 9704-2012 styles (a user's template keeps its own)."""
+    # start-up time: python-docx (lxml) loads only when a Word file is written
     from docx.enum.style import WD_STYLE_TYPE
     from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
     from docx.shared import Pt, RGBColor
@@ -248,6 +251,7 @@ def _gb_styles(doc) -> None:
 
 
 def _page(doc) -> None:
+    # start-up time: python-docx (lxml) loads only when a Word file is written
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Mm
 
@@ -466,11 +470,12 @@ class _Writer:
             tc.append(p)
 
     def figure(self, block: Figure) -> None:
+        # start-up time: python-docx (lxml) loads only when a Word file is written
         from docx.shared import Mm
+        from docx.text.paragraph import Paragraph as DocxParagraph
 
         p = self._p(self.style_id("Normal"), align="center", indent=0)
         self._append(p)
-        from docx.text.paragraph import Paragraph as DocxParagraph
 
         para = DocxParagraph(p, self.doc._body)
         para.paragraph_format.line_spacing = 1.0
@@ -485,6 +490,7 @@ class _Writer:
 def _png(svg: str) -> bytes:
     """A chart's SVG as PNG (Word and WPS read PNG everywhere; SVG only in recent Word)."""
     try:
+        # optional at run time: cairosvg needs the system's cairo library
         import cairosvg
     except (ImportError, OSError) as exc:  # cairosvg needs the cairo library
         raise RenderError(f"cannot draw a chart for the Word report: {exc}; install libcairo2") from None
@@ -493,6 +499,7 @@ def _png(svg: str) -> bytes:
 
 def build(doc_model: Document, *, template: str | Path | None = None):
     """The python-docx Document of a report (in memory)."""
+    # start-up time: python-docx (lxml) loads only when a Word file is written
     import docx
 
     if template is not None:
@@ -541,8 +548,6 @@ def template_of(params_file: Path | None) -> Path | None:
     """The Word template the parameters file names (relative to that file), or None."""
     if params_file is None:
         return None
-    from audit.params import load_params
-
     named = load_params(params_file).report.docx_template
     if not named:
         return None

@@ -22,6 +22,7 @@ from nbformat import NotebookNode
 from audit.document import Block, Document, Facts, Figure, Paragraph, Part, Section, Table, heading_number
 from audit.exceptions import RenderError
 from audit.renderers.registry import Request, register
+from audit.reports import document
 
 LANGUAGES = ("zh", "en")
 
@@ -194,8 +195,6 @@ def to_html(doc: Document, lang: str | None = None) -> str:
 
 def render_html(notebooks: Sequence[str | Path | NotebookNode], html_path: str | Path, *, lang: str) -> Path:
     """Assemble executed notebooks into one report document and write its page to ``html_path``."""
-    from audit.reports import document
-
     return write_whole(Path(html_path), to_html(document(notebooks), lang).encode("utf-8"))
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from audit.exceptions import ParameterError, RenderError
+from audit.reports import assemble, read_notebook
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -51,15 +52,11 @@ class Request:
     @functools.cached_property
     def executed(self) -> tuple[NotebookNode, ...]:
         """The executed notebooks, read once per request."""
-        from audit.reports import read_notebook
-
         return tuple(read_notebook(p) for p in self.notebooks)
 
     @functools.cached_property
     def assembled(self) -> Document:
         """The report document assembled from the notebooks' parts (see :mod:`audit.reports`)."""
-        from audit.reports import assemble
-
         return assemble(self.executed)
 
 

@@ -44,7 +44,7 @@ from audit.params import Params
 from audit.rules.evidence import finding_rows, no_findings, records, sources, text, yuan
 from audit.rules.measures import fen, fen_of, group_keys, in_units, month_bounds, within
 from audit.rules.registry import NotRun, Outcome, rule
-from audit.rules.tables import Tables
+from audit.rules.tables import Tables, missing_reason
 
 # The documents are quoted from the parameters file's ``sources`` (Rule.texts fills them in).
 _INTERIM = _INTERIM_EN = "{relief_rules}"
@@ -280,16 +280,12 @@ def income_above_standard(t: Tables, p: Params) -> Outcome:
     lists = {"pensions": "monthly_yuan", "housing_fund": "monthly_base_yuan"}
     missing = t.missing(tuple(lists))
     if len(missing) == len(lists):
-        from audit.rules.tables import missing_reason
-
         raise NotRun(*missing_reason(missing))
     notes_zh, notes_en = [], []
     parts = []
     share = p.relief.income.housing_fund_base_share
     for table, column in lists.items():
         if table in missing:
-            from audit.rules.tables import missing_reason
-
             zh, en = missing_reason((table,))
             notes_zh.append(zh)
             notes_en.append(en)
