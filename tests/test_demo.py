@@ -19,6 +19,7 @@ from stdnum import luhn
 from stdnum.cn import ric, uscc
 
 from audit import cli
+from audit import demo as demo_package
 from audit.datacontract import header_map
 from audit.demo import DEFAULT_SEED, KEY_FILE, generate
 from audit.params import load_params
@@ -275,6 +276,31 @@ def test_programme_matches_the_release(files):
     first_two = ok["contractor_uscc"].str[:2] + ok["contractor_type"]
     assert first_two.isin(["51社会组织", "52社会组织", "53社会组织", "91劳务公司", "92劳务公司"]).all()
     assert (ok["contractor_uscc"].str[2:8] == ok["county_code"].astype(str)).all()
+
+
+def test_the_city_is_the_parameters_files():
+    """No city code in the demo's code: the parameters file's is the register's root."""
+    package = Path(demo_package.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        assert PARAMS.city_code not in path.read_text(encoding="utf-8"), path.name
+
+
+def test_another_city_code_is_the_root_the_city_bureau_and_the_city_wide_findings(tmp_path):
+    city = PARAMS.sources.city.model_copy(update={"zh": "示例市", "en": "Example"})
+    other = PARAMS.model_copy(
+        update={"city_code": "549900", "sources": PARAMS.sources.model_copy(update={"city": city})}
+    )
+    result = generate(tmp_path, other, seed=3, fmt="parquet")
+    divisions = pd.read_parquet(tmp_path / "divisions.parquet")
+    assert set(divisions.loc[divisions["level"] == "county", "parent_code"]) == {"549900"}
+    contracts = pd.read_parquet(tmp_path / "contracts.parquet")
+    bureau = contracts[contracts["county_code"] == "549900"]
+    assert bureau[["contractor_name", "positions"]].values.tolist() == [["示例市社会工作服务中心", 8]]
+    staff = pd.read_parquet(tmp_path / "staff.parquet")
+    assert (staff["post_code"] == "549900").sum() == 9  # eight planned, one lent by 达孜 (S3)
+    key = result.key
+    assert key.loc[key["rule_id"].isin(["C5", "S3", "S9"]), "entity_id"].tolist() == ["549900"] * 3
+    assert "540100" not in set(key["county_code"])
 
 
 def test_special_fund_pays_exactly_its_cap(files):

@@ -70,7 +70,7 @@ def generate(
     planted = anomalies.Planted()
     unit = params.purchase.unit_cost_yuan
 
-    divisions = register.divisions_table()
+    divisions = register.divisions_table(params.city_code)
     offices = register.offices_table(rng["offices"])
     anomalies.plant_offices(rng["plant"], offices)
 
@@ -82,8 +82,12 @@ def generate(
         rng["amounts"], roll, relief.ceilings_fen(params), anomalies.ROUND_COUNTIES, anomalies.FLAT_COUNTIES
     )
 
-    posts = programme.posts_by_county(anomalies.extra_posts(roll), params.purchase.planned_positions.city)
-    contracts = programme.draw_contracts(rng["contracts"], programme.contract_specs(posts), unit)
+    city, city_name = params.city_code, params.sources.city.zh
+    posts = programme.posts_by_county(
+        anomalies.extra_posts(roll, city), params.purchase.planned_positions.city, city
+    )
+    specs = programme.contract_specs(posts, city, city_name)
+    contracts = programme.draw_contracts(rng["contracts"], specs, unit)
     anomalies.plant_contracts(rng["contracts"], contracts, unit)
     staff = programme.draw_staff(rng["staff"], contracts, posts, avoid=roll.person_id)
     staff = anomalies.plant_staff(rng["staff"], staff, roll, planted)
@@ -94,14 +98,18 @@ def generate(
     # after every other plant, so theirs are drawn as before issue 19 added these
     list_plants = references.plant_roll(rng["lists"], roll, anomalies.Picker(rng["lists"], roll, planted))
     deaths, employees = _reference_lists(
-        rng["refs"], planted, scale, np.r_[roll.person_id, staff["id_number"].to_numpy(dtype="S18")]
+        rng["refs"],
+        planted,
+        scale,
+        np.r_[roll.person_id, staff["id_number"].to_numpy(dtype="S18")],
+        city_name,
     )
     everyone = np.r_[
         roll.person_id, staff["id_number"].to_numpy(dtype="S18"), deaths["person_id"].to_numpy(dtype="S18"),
         employees["person_id"].to_numpy(dtype="S18"),
     ]  # fmt: skip
 
-    writer = SubmissionWriter(out, fmt)
+    writer = SubmissionWriter(out, fmt, city_name)
     roll_frame = pd.DataFrame(roll.columns())
     say("beneficiaries: writing the roll")
     dq = writer.beneficiaries(roll_frame, dict(planted.roll_damage))
@@ -182,7 +190,7 @@ def _followed_accounts(roll: relief.Roll, planted: anomalies.Planted) -> set[byt
 
 
 def _reference_lists(
-    rng: np.random.Generator, planted: anomalies.Planted, scale: int, avoid: np.ndarray
+    rng: np.random.Generator, planted: anomalies.Planted, scale: int, avoid: np.ndarray, city_name: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Death register and public payroll: the planted people among others on no roll."""
     lists = []
@@ -201,7 +209,13 @@ def _reference_lists(
             }
         else:
             employer = np.array(
-                ["拉萨市人民医院", "城关区教育局", "拉萨市公安局", "林周县人民政府", "当雄县卫生健康委员会"]
+                [
+                    f"{city_name}人民医院",
+                    "城关区教育局",
+                    f"{city_name}公安局",
+                    "林周县人民政府",
+                    "当雄县卫生健康委员会",
+                ]
             )
             others = {
                 "employer": employer[rng.integers(0, len(employer), n)],
@@ -244,7 +258,7 @@ def _funds(
         special, _ = programme.special_purchase_total(
             relief_total // scale, params.purchase.special_fund_cap_share
         )
-    purchase, split = programme.purchase_allocations(contracts, special, unit)
+    purchase, split = programme.purchase_allocations(contracts, special, unit, params.city_code)
     allocations = pd.concat([pd.DataFrame(relief_rows), purchase], ignore_index=True)
     allocations = anomalies.cut_county_budgets(allocations)
     allocations = programme.number_allocations(allocations)

@@ -48,7 +48,8 @@ service; C4's county share is one position per office of the register; C7 counts
 filled when someone is in post on any day of it and paid positions as payments over the
 monthly unit cost, rounded; S10 counts vacancies after a post ends; F3 lists the later
 payments of a duplicate; F4 and S5 across counties give one row per county; F7 is per
-county). Cross-county findings carry each county's code; city-wide ones 540100.
+county). Cross-county findings carry each county's code; city-wide ones the city's (the
+parameters file's ``city_code``).
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ from audit.demo.people import (
     resident_ids,
 )
 from audit.demo.people import uscc as make_uscc
-from audit.demo.register import CITY_CODE, OFFICES
+from audit.demo.register import OFFICES
 from audit.demo.relief import DAY, Chunk, Extra, Patches, Roll
 from audit.params import Params
 from audit.vocabulary import COUNTY_BUDGET, PURCHASE, RELIEF, SPECIAL_FUND
@@ -208,14 +209,14 @@ def plant_offices(rng: np.random.Generator, offices: pd.DataFrame) -> None:
         offices.loc[rows[rng.integers(0, len(rows))], column] = value
 
 
-def extra_posts(roll: Roll) -> dict[str, list[str]]:
+def extra_posts(roll: Roll, city_code: str) -> dict[str, list[str]]:
     """Where the five township posts beyond the 66 offices sit (S2 twice as doubles, S2, S3).
 
     The largest office of 城关 and of 林周 gets a second post; two posts sit at codes the
     register lacks; one 达孜 post is lent to the city bureau.
     """
     persons = np.bincount(roll.office, minlength=len(OFFICES))
-    out = {CG: [], LZ: [], DL: [UNREGISTERED_POSTS[DL]], DZ: [CITY_CODE]}
+    out = {CG: [], LZ: [], DL: [UNREGISTERED_POSTS[DL]], DZ: [city_code]}
     for county in (CG, LZ):
         mine = [i for i, o in enumerate(OFFICES) if o.county == county]
         out[county].append(OFFICES[max(mine, key=lambda i: persons[i])].code)
@@ -544,14 +545,14 @@ class PaymentLedger:
         self.shared = np.array(sorted(shared), dtype="S19")
         self.accounts: list[tuple[str, bytes, bytes, int]] = []  # (county, account, household, fen)
         self.first_period = roll.first_period
-        self.round_fen = _fen(params.relief.round_amount_unit_yuan)
+        self.round_fen = to_fen(params.relief.round_amount_unit_yuan)
         urban = np.array([o.urban for o in OFFICES])[roll.hh_office].astype(np.int64)
         std = np.full((len(PROGRAMMES), 2), -1, dtype=np.int64)  # -1: no standard, F5 does not run
         exact = np.full((len(PROGRAMMES), 2), -1.0)  # the yearly standard / 12, unrounded
         for p, prog in enumerate(PROGRAMMES):
             s = params.relief.standards.get(prog)
             if s is not None:
-                std[p] = (_fen(s.rural.monthly_yuan), _fen(s.urban.monthly_yuan))
+                std[p] = (to_fen(s.rural.monthly_yuan), to_fen(s.urban.monthly_yuan))
                 exact[p] = [float(a.yuan * 100 / (12 if a.per == "year" else 1)) for a in (s.rural, s.urban)]
         per_person = std[roll.hh_programme, urban]
         self.ceiling = np.where(per_person < 0, -1, per_person * roll.hh_size)
@@ -596,12 +597,12 @@ class PaymentLedger:
         ):
             prefix = pay_id[0].decode()[:-7]
             self.rows.append(
-                _row("F19", county, "series", f"relief_payments:{prefix}#######", None, "缺号 / gap")
+                key_row("F19", county, "series", f"relief_payments:{prefix}#######", None, "缺号 / gap")
             )
 
         def finding(rule: str, rows: np.ndarray, note: str) -> None:
             for i in rows:
-                self.rows.append(_row(rule, county, "payment", pay_id[i].decode(), amount[i] / 100, note))
+                self.rows.append(key_row(rule, county, "payment", pay_id[i].decode(), amount[i] / 100, note))
 
         period = f"{self.params.audit_year}-{month:02d}"
         on_roll = entry >= 0
@@ -638,7 +639,7 @@ class PaymentLedger:
             over = (ceiling >= 0) & (total > ceiling)
             for h, t, c in zip(uniq[over], total[over], ceiling[over], strict=True):
                 self.rows.append(
-                    _row(
+                    key_row(
                         "F5",
                         county,
                         "household",
@@ -668,7 +669,7 @@ class PaymentLedger:
         for (county, acc), group in followed.groupby(["county", "account"]):  # per county, as the rule runs
             if group["household"].nunique() > 1:
                 rows.append(
-                    _row(
+                    key_row(
                         "F7",
                         county,
                         "account",
@@ -678,14 +679,14 @@ class PaymentLedger:
                     )
                 )
         relief = allocations[(allocations["fund"] == SPECIAL_FUND) & (allocations["purpose"] == RELIEF)]
-        allotted = relief.groupby("county_code")["amount_yuan"].apply(lambda s: sum(map(_fen, s)))
+        allotted = relief.groupby("county_code")["amount_yuan"].apply(lambda s: sum(map(to_fen, s)))
         share = Decimal(str(self.params.relief.unspent_allocation_tolerance_share))
         for county in sorted(set(allotted.index) | set(self.totals)):
             paid, alloc = self.totals.get(county, 0), int(allotted.get(county, 0))
             allowed = int((Decimal(alloc) * share).quantize(Decimal(1), ROUND_HALF_UP))
             if paid > alloc:
                 rows.append(
-                    _row(
+                    key_row(
                         "F10",
                         county,
                         "county",
@@ -696,7 +697,7 @@ class PaymentLedger:
                 )
             elif alloc - paid > allowed:
                 rows.append(
-                    _row(
+                    key_row(
                         "F10",
                         county,
                         "county",
@@ -714,7 +715,7 @@ class PaymentLedger:
             round_share = self.round[county] / n
             if mad > p.benford_mad_threshold or round_share > p.round_amount_share_threshold:
                 rows.append(
-                    _row(
+                    key_row(
                         "F11",
                         county,
                         "county",
@@ -728,7 +729,10 @@ class PaymentLedger:
         return rows
 
 
-def _row(rule: str, county: str, etype: str, eid: str, amount: float | None, note: str) -> dict[str, object]:
+def key_row(
+    rule: str, county: str, etype: str, eid: str, amount: float | None, note: str
+) -> dict[str, object]:
+    """One row of the answer key (amounts to the fen)."""
     return {
         "rule_id": rule,
         "county_code": county,
@@ -739,7 +743,8 @@ def _row(rule: str, county: str, etype: str, eid: str, amount: float | None, not
     }
 
 
-def _fen(value: float) -> int:
+def to_fen(value: float) -> int:
+    """Yuan to whole fen."""
     return round(float(value) * 100)
 
 
@@ -755,15 +760,15 @@ def _in_post(staff: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> pd
 
 def contract_findings(t: dict[str, pd.DataFrame], params: Params) -> list[dict[str, object]]:
     """C1-C9 from contracts, the register, staff, allocations and vouchers."""
-    pp = params.purchase
-    unit, tol = _fen(pp.unit_cost_yuan), _fen(pp.contract_amount_tolerance_yuan)
+    pp, city = params.purchase, params.city_code
+    unit, tol = to_fen(pp.unit_cost_yuan), to_fen(pp.contract_amount_tolerance_yuan)
     c, staff, alloc, pay, div = (
         t[n] for n in ("contracts", "staff", "fund_allocations", "fund_payments", "divisions")
     )
     year_first, year_last = pd.Timestamp(params.audit_year, 1, 1), pd.Timestamp(params.audit_year, 12, 31)
     rows = []
     for k in c.itertuples(index=False):
-        cid, county, amount = k.contract_id, k.county_code, _fen(k.amount_yuan)
+        cid, county, amount = k.contract_id, k.county_code, to_fen(k.amount_yuan)
         why = []
         if k.contractor_type not in pp.eligible_contractor_types:
             why.append(f"承接主体类型 {k.contractor_type}")
@@ -772,7 +777,7 @@ def contract_findings(t: dict[str, pd.DataFrame], params: Params) -> list[dict[s
         if k.contractor_registered_on > k.signed_on:
             why.append("签订后才登记 / registered after signing")
         if why:
-            rows.append(_row("C1", county, "contract", cid, amount / 100, "；".join(why)))
+            rows.append(key_row("C1", county, "contract", cid, amount / 100, "；".join(why)))
         why = []
         start, end = k.service_start, k.service_end
         if k.signed_on > start:
@@ -784,12 +789,12 @@ def contract_findings(t: dict[str, pd.DataFrame], params: Params) -> list[dict[s
         if start < year_first or end > year_last:
             why.append("服务期超出审计年度 / outside the audit year")
         if why:
-            rows.append(_row("C2", county, "contract", cid, None, "；".join(why)))
+            rows.append(key_row("C2", county, "contract", cid, None, "；".join(why)))
         months = _months_touched(start, end) if end >= start else 0
         expected = (k.positions * unit * months * 2 + 12) // 24
         if months and abs(amount - expected) > tol:
             rows.append(
-                _row(
+                key_row(
                     "C3",
                     county,
                     "contract",
@@ -798,29 +803,27 @@ def contract_findings(t: dict[str, pd.DataFrame], params: Params) -> list[dict[s
                     f"合同金额 {amount / 100:.2f}，岗位数×单价×{months}/12 为 {expected / 100:.2f}",
                 )
             )
-        rows.append(_row("C9", county, "contract", cid, None, "按岗位购买 / bought by position"))
+        rows.append(key_row("C9", county, "contract", cid, None, "按岗位购买 / bought by position"))
         approved = pp.plan_approved_on
         if approved is not None and k.signed_on < pd.Timestamp(approved):
             rows.append(
-                _row("C10", county, "contract", cid, amount / 100, "方案批准前签订 / before approval")
+                key_row("C10", county, "contract", cid, amount / 100, "方案批准前签订 / before approval")
             )
 
-    contracted = c.groupby("county_code")["amount_yuan"].apply(lambda s: sum(map(_fen, s)))
+    contracted = c.groupby("county_code")["amount_yuan"].apply(lambda s: sum(map(to_fen, s)))
     total = int(contracted.sum())
-    budget = _fen(pp.approved_budget_yuan)
+    budget = to_fen(pp.approved_budget_yuan)
     if total > budget:
-        rows.append(
-            _row("C4", CITY_CODE, "county", CITY_CODE, (total - budget) / 100, "合同总额超过批复预算")
-        )
+        rows.append(key_row("C4", city, "county", city, (total - budget) / 100, "合同总额超过批复预算"))
     towns = div[div["level"] == "township"]
     purchase = alloc[alloc["purpose"] == PURCHASE]
     for county, amount in contracted.items():
-        if county == CITY_CODE:
+        if county == city:
             continue  # the city bureau has no county share and no county budget
         share = int((towns["parent_code"] == county).sum()) * unit
         if amount > share:
             rows.append(
-                _row(
+                key_row(
                     "C4",
                     county,
                     "county",
@@ -830,11 +833,11 @@ def contract_findings(t: dict[str, pd.DataFrame], params: Params) -> list[dict[s
                 )
             )
         mine = purchase[purchase["county_code"] == county]
-        special = sum(map(_fen, mine.loc[mine["fund"] == SPECIAL_FUND, "amount_yuan"]))
-        own = sum(map(_fen, mine.loc[mine["fund"] == COUNTY_BUDGET, "amount_yuan"]))
+        special = sum(map(to_fen, mine.loc[mine["fund"] == SPECIAL_FUND, "amount_yuan"]))
+        own = sum(map(to_fen, mine.loc[mine["fund"] == COUNTY_BUDGET, "amount_yuan"]))
         if amount - special - own > 0:
             rows.append(
-                _row(
+                key_row(
                     "C6",
                     county,
                     "county",
@@ -844,20 +847,20 @@ def contract_findings(t: dict[str, pd.DataFrame], params: Params) -> list[dict[s
                 )
             )
 
-    allocated = sum(map(_fen, alloc.loc[alloc["fund"] == SPECIAL_FUND, "amount_yuan"]))
+    allocated = sum(map(to_fen, alloc.loc[alloc["fund"] == SPECIAL_FUND, "amount_yuan"]))
     spent = sum(
-        map(_fen, pay.loc[(pay["fund"] == SPECIAL_FUND) & (pay["purpose"] == PURCHASE), "amount_yuan"])
+        map(to_fen, pay.loc[(pay["fund"] == SPECIAL_FUND) & (pay["purpose"] == PURCHASE), "amount_yuan"])
     )
     cap = int(
         (Decimal(allocated) * Decimal(str(pp.special_fund_cap_share))).quantize(Decimal(1), ROUND_HALF_UP)
     )
     if spent > cap:
         rows.append(
-            _row(
+            key_row(
                 "C5",
-                CITY_CODE,
+                city,
                 "city",
-                CITY_CODE,
+                city,
                 (spent - cap) / 100,
                 f"专项资金列支购买服务 {spent / 100:.2f} 超过上限 {cap / 100:.2f}",
             )
@@ -866,7 +869,7 @@ def contract_findings(t: dict[str, pd.DataFrame], params: Params) -> list[dict[s
     paid = (
         pay[pay["purpose"] == PURCHASE]
         .groupby(["contract_id", "covers_month"])["amount_yuan"]
-        .apply(lambda s: sum(map(_fen, s)))
+        .apply(lambda s: sum(map(to_fen, s)))
     )
     for k in c.itertuples(index=False):
         unfilled = 0
@@ -878,7 +881,7 @@ def contract_findings(t: dict[str, pd.DataFrame], params: Params) -> list[dict[s
             unfilled += max(0, round(fen * 12 / unit) - filled)
         if unfilled:
             rows.append(
-                _row(
+                key_row(
                     "C7",
                     k.county_code,
                     "contract",
@@ -888,14 +891,14 @@ def contract_findings(t: dict[str, pd.DataFrame], params: Params) -> list[dict[s
                 )
             )
         total_paid = sum(int(v) for (cid, _), v in paid.items() if cid == k.contract_id)
-        if total_paid > _fen(k.amount_yuan) + tol:
+        if total_paid > to_fen(k.amount_yuan) + tol:
             rows.append(
-                _row(
+                key_row(
                     "C8",
                     k.county_code,
                     "contract",
                     k.contract_id,
-                    (total_paid - _fen(k.amount_yuan)) / 100,
+                    (total_paid - to_fen(k.amount_yuan)) / 100,
                     f"已付 {total_paid / 100:.2f} 超过合同金额 / paid above the contract amount",
                 )
             )
@@ -906,7 +909,7 @@ def staff_findings(
     t: dict[str, pd.DataFrame], roll_frame: pd.DataFrame, params: Params
 ) -> list[dict[str, object]]:
     """S1-S10 from the register, offices, staff, the roll and the public-employee list."""
-    pp = params.purchase
+    pp, city = params.purchase, params.city_code
     div, offices, staff, employees = t["divisions"], t["offices"], t["staff"], t["public_employees"]
     towns = set(div.loc[div["level"] == "township", "division_code"])
     first, last = pd.Timestamp(params.audit_year, 1, 1), pd.Timestamp(params.audit_year, 12, 31)
@@ -923,7 +926,7 @@ def staff_findings(
         empty = [m for m in range(1, 13) if (count[days.month == m] == 0).any()]
         if empty:
             rows.append(
-                _row(
+                key_row(
                     "S1",
                     code[:6],
                     "office",
@@ -933,31 +936,33 @@ def staff_findings(
                 )
             )
     for code, count in sorted(in_post.items()):
-        if code == CITY_CODE:
+        if code == city:
             continue
         if code not in towns:
             rows.append(
-                _row(
+                key_row(
                     "S2", code[:6], "office", code, None, "岗位所在地不在区划名册 / post not in the register"
                 )
             )
         elif count.max() > 1:
             rows.append(
-                _row("S2", code[:6], "office", code, None, f"同时在岗 {count.max()} 人 / more than one staff")
+                key_row(
+                    "S2", code[:6], "office", code, None, f"同时在岗 {count.max()} 人 / more than one staff"
+                )
             )
-    most = int(in_post.get(CITY_CODE, np.zeros(1, dtype=int)).max())
+    most = int(in_post.get(city, np.zeros(1, dtype=int)).max())
     if most != pp.planned_positions.city:
         rows.append(
-            _row(
+            key_row(
                 "S3",
-                CITY_CODE,
+                city,
                 "city",
-                CITY_CODE,
+                city,
                 None,
                 f"市局同时在岗 {most} 人，计划 {pp.planned_positions.city}",
             )
         )
-    for code, group in staff[staff["post_code"] != CITY_CODE].groupby("post_code"):
+    for code, group in staff[staff["post_code"] != city].groupby("post_code"):
         # A vacancy runs from the day after the latest end so far to the day before the next hire.
         group = group.sort_values(["hired_on", "staff_id"])
         latest, longest = None, 0
@@ -975,14 +980,14 @@ def staff_findings(
             longest = max(longest, (last - max(latest + pd.Timedelta(days=1), first)).days + 1)
         if longest > pp.allowed_vacancy_days:
             rows.append(
-                _row("S10", group["county_code"].iloc[0], "office", code, None, f"岗位空缺 {longest} 天")
+                key_row("S10", group["county_code"].iloc[0], "office", code, None, f"岗位空缺 {longest} 天")
             )
     floor = EDUCATION_LEVELS.index(pp.min_education)
     valid = staff["id_number"].map(lambda x: id_ok(x) and x[6:14] <= f"{params.audit_year}1231")
     for s in staff.itertuples(index=False):
         if EDUCATION_LEVELS.index(s.education) > floor:
             rows.append(
-                _row(
+                key_row(
                     "S4",
                     s.county_code,
                     "staff",
@@ -992,12 +997,14 @@ def staff_findings(
                 )
             )
     for s in staff[~valid].itertuples(index=False):
-        rows.append(_row("S5", s.county_code, "staff", s.staff_id, None, "身份证号无效 / invalid ID number"))
+        rows.append(
+            key_row("S5", s.county_code, "staff", s.staff_id, None, "身份证号无效 / invalid ID number")
+        )
     for pid, group in staff[valid].groupby("id_number"):
         if group["post_code"].nunique() > 1:
             for county in sorted(set(group["county_code"])):  # one row per county involved
                 rows.append(
-                    _row(
+                    key_row(
                         "S5",
                         county,
                         "person",
@@ -1012,7 +1019,7 @@ def staff_findings(
     for s in staff.itertuples(index=False):
         if s.id_number in public:
             rows.append(
-                _row(
+                key_row(
                     "S6",
                     s.county_code,
                     "staff",
@@ -1023,7 +1030,7 @@ def staff_findings(
             )
         if s.post_code in where.get(s.id_number, set()):
             rows.append(
-                _row(
+                key_row(
                     "S7",
                     s.county_code,
                     "staff",
@@ -1045,15 +1052,17 @@ def staff_findings(
         ]
         if lacking:
             rows.append(
-                _row("S8", o.division_code[:6], "office", o.division_code, None, "缺 " + "、".join(lacking))
+                key_row(
+                    "S8", o.division_code[:6], "office", o.division_code, None, "缺 " + "、".join(lacking)
+                )
             )
     if pp.planned_positions.township != len(towns):
         rows.append(
-            _row(
+            key_row(
                 "S9",
-                CITY_CODE,
+                city,
                 "city",
-                CITY_CODE,
+                city,
                 None,
                 f"计划乡镇岗位 {pp.planned_positions.township} 个，名册乡镇 {len(towns)} 个",
             )
@@ -1075,15 +1084,15 @@ def roll_findings(
             if len(mine) > 1 and (
                 (progs & dibao and progs & tekun) or dibao <= progs or mine["division_code"].nunique() > 1
             ):
-                rows.append(_row("F4", county, "person", pid, None, "县内重复享受 / " + where))
+                rows.append(key_row("F4", county, "person", pid, None, "县内重复享受 / " + where))
         if group["county_code"].nunique() > 1:
             for county in sorted(set(group["county_code"])):  # one row per county involved
-                rows.append(_row("F4", county, "person", pid, None, "跨县重复享受 / " + where))
+                rows.append(key_row("F4", county, "person", pid, None, "跨县重复享受 / " + where))
     public = set(employees["person_id"])
     households = set(roll_frame.loc[roll_frame["person_id"].isin(public), "household_id"])
     for r in roll_frame[roll_frame["household_id"].isin(households)].itertuples():
         rows.append(
-            _row(
+            key_row(
                 "F6",
                 r.county_code,
                 "person",
@@ -1102,7 +1111,9 @@ def roll_findings(
         ]
         if diff:
             rows.append(
-                _row("F9", CITY_CODE, "programme", prog, None, "名册与公布数不符 / " + "; ".join(diff))
+                key_row(
+                    "F9", params.city_code, "programme", prog, None, "名册与公布数不符 / " + "; ".join(diff)
+                )
             )
     return rows
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from audit.demo.people import names, resident_ids, uscc
-from audit.demo.register import CITY_CODE, COUNTIES, COUNTY_BY_CODE, OFFICES
+from audit.demo.register import COUNTIES, COUNTY_BY_CODE, OFFICES
 from audit.vocabulary import COUNTY_BUDGET, PURCHASE, RELIEF, SPECIAL_FUND
 
 AUDIT_MONTHS = tuple(range(1, 13))
@@ -39,15 +39,15 @@ class ContractSpec:
     positions: int
 
 
-def contract_specs(posts: dict[str, list[str]]) -> list[ContractSpec]:
+def contract_specs(posts: dict[str, list[str]], city_code: str, city_name: str) -> list[ContractSpec]:
     """The contracts for ``posts`` (county -> its post codes): one per county, two in 城关区.
 
     A social organisation registered by civil affairs (52 民办非企业, 51 社会团体) or a labour
     company registered by market regulation (91) holds each; the city bureau's eight posts
-    go to a city-level social-work centre.
+    (under ``city_code``) go to a city-level social-work centre named after ``city_name``.
     """
     holders = {
-        CITY_CODE: ("拉萨市社会工作服务中心", "社会组织", "52"),
+        city_code: (f"{city_name}社会工作服务中心", "社会组织", "52"),
         "540102": ("拉萨市城关区惠民社会工作服务中心", "社会组织", "52"),
         "540103": ("堆龙德庆区社会工作协会", "社会组织", "51"),
         "540104": ("达孜区益民社会工作服务中心", "社会组织", "52"),
@@ -158,7 +158,7 @@ def special_purchase_total(relief_total_yuan: int, cap_share: float) -> tuple[in
 
 
 def purchase_allocations(
-    contracts: pd.DataFrame, special_total: int, unit_cost: Decimal
+    contracts: pd.DataFrame, special_total: int, unit_cost: Decimal, city_code: str
 ) -> tuple[pd.DataFrame, dict[str, tuple[int, int]]]:
     """Allocations for the purchase, and each county's (special, county budget) split in yuan.
 
@@ -171,10 +171,10 @@ def purchase_allocations(
         .groupby("county_code")[["need", "positions"]]
         .sum()
     )
-    city_need = int(cost.loc[CITY_CODE, "need"])
-    counties = cost.drop(index=CITY_CODE)
+    city_need = int(cost.loc[city_code, "need"])
+    counties = cost.drop(index=city_code)
     shares = _whole_shares(special_total - city_need, counties["positions"].to_numpy())
-    split = {CITY_CODE: (city_need, 0)}
+    split = {city_code: (city_need, 0)}
     for (county, row), share in zip(counties.iterrows(), shares, strict=True):
         split[county] = (int(share), int(row["need"]) - int(share))
     rows = []
@@ -293,9 +293,9 @@ def number_vouchers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def posts_by_county(extra: dict[str, list[str]], city_posts: int) -> dict[str, list[str]]:
-    """Post codes per county: one per office, plus ``extra`` posts; the city bureau's own."""
-    posts: dict[str, list[str]] = {CITY_CODE: [CITY_CODE] * city_posts}
+def posts_by_county(extra: dict[str, list[str]], city_posts: int, city_code: str) -> dict[str, list[str]]:
+    """Post codes per county: one per office, plus ``extra`` posts; the city bureau's own (``city_code``)."""
+    posts: dict[str, list[str]] = {city_code: [city_code] * city_posts}
     for office in OFFICES:
         posts.setdefault(office.county, []).append(office.code)
     for county, codes in extra.items():

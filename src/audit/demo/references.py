@@ -35,6 +35,7 @@ import pandas as pd
 from pypinyin import lazy_pinyin
 from rapidfuzz.distance import Levenshtein
 
+from audit.demo.anomalies import key_row, to_fen
 from audit.demo.people import resident_ids
 from audit.demo.register import COUNTIES, OFFICES
 from audit.demo.relief import DAY, Roll
@@ -271,7 +272,7 @@ def list_findings(
 
     def household_rule(rule: str, hits: pd.DataFrame, since: dict[str, np.datetime64], note: str) -> None:
         for h in sorted(since):
-            rows.append(_row(rule, hh.at[h, "county"], "household", h, paid_since(h, since[h]), note))
+            rows.append(key_row(rule, hh.at[h, "county"], "household", h, paid_since(h, since[h]), note))
 
     def on_roll(table: str, date: str) -> pd.DataFrame:
         m = tables[table].merge(member_of, on="person_id")
@@ -279,7 +280,7 @@ def list_findings(
 
     a = r.assets
     v = on_roll("vehicles", "registered_on")
-    v = v[v["value_yuan"].map(_fen) > _fen(a.vehicle_value_yuan)]
+    v = v[v["value_yuan"].map(to_fen) > to_fen(a.vehicle_value_yuan)]
     household_rule(
         "F12", v, v.groupby("household_id")["registered_on"].min().to_dict(), "车辆超标准 / vehicle"
     )
@@ -296,16 +297,18 @@ def list_findings(
     household_rule("F13", e, since, "人均不动产超标准 / real estate")
 
     b = on_roll("business_registrations", "registered_on")
-    b = b[b["role"].isin(a.business_roles) & (b["capital_yuan"].map(_fen) > _fen(a.business_capital_yuan))]
+    b = b[
+        b["role"].isin(a.business_roles) & (b["capital_yuan"].map(to_fen) > to_fen(a.business_capital_yuan))
+    ]
     household_rule(
         "F14", b, b.groupby("household_id")["registered_on"].min().to_dict(), "工商登记 / business"
     )
 
     income = pd.concat(
         [
-            on_roll("pensions", "from").assign(fen=lambda x: x["monthly_yuan"].map(_fen)),
+            on_roll("pensions", "from").assign(fen=lambda x: x["monthly_yuan"].map(to_fen)),
             on_roll("housing_fund", "from").assign(
-                fen=lambda x: (x["monthly_base_yuan"].map(_fen) * r.income.housing_fund_base_share).round()
+                fen=lambda x: (x["monthly_base_yuan"].map(to_fen) * r.income.housing_fund_base_share).round()
             ),
         ]
     ).sort_values(["household_id", "from"])
@@ -315,7 +318,7 @@ def list_findings(
         std = r.standards.get(hh.at[h, "programme"])
         if std is None:
             continue
-        monthly = _fen((std.urban if urban[hh.at[h, "town"]] else std.rural).monthly_yuan)
+        monthly = to_fen((std.urban if urban[hh.at[h, "town"]] else std.rural).monthly_yuan)
         total = 0
         for f, day in zip(g["fen"], g["from"], strict=True):
             total += int(f)
@@ -345,7 +348,7 @@ def list_findings(
     for q in sorted({q for q, w in links if q in enrolled and (q, w) not in filed}):
         total = int(paid.loc[paid["person_id"] == q, "fen"].sum()) / 100
         rows.append(
-            _row("F16", county_of[q], "person", q, total, "经办人员近亲属未备案 / relative not filed")
+            key_row("F16", county_of[q], "person", q, total, "经办人员近亲属未备案 / relative not filed")
         )
 
     other = tables["other_programmes"]
@@ -361,11 +364,13 @@ def list_findings(
                     clashing |= {(x, period) for x in theirs}
         if clashing:
             at_stake = sum(
-                _fen(g.loc[(g["programme"] == x) & (g["period"] == y), "amount_yuan"].iloc[0])
+                to_fen(g.loc[(g["programme"] == x) & (g["period"] == y), "amount_yuan"].iloc[0])
                 for x, y in clashing
             )
             for county in sorted(set(ours["county"])):
-                rows.append(_row("F17", county, "person", q, at_stake / 100, "互斥项目同期发放 / exclusive"))
+                rows.append(
+                    key_row("F17", county, "person", q, at_stake / 100, "互斥项目同期发放 / exclusive")
+                )
 
     rows += _near_duplicates(roll, params)
     return rows
@@ -390,7 +395,7 @@ def _near_duplicates(roll: pd.DataFrame, params: Params) -> list[dict[str, objec
             or Levenshtein.distance(a, b) <= nd.max_name_edits
         ):
             rows.append(
-                _row("F18", county[x], "person", f"{x}/{y}", None, "疑似重复登记 / suspected duplicate")
+                key_row("F18", county[x], "person", f"{x}/{y}", None, "疑似重复登记 / suspected duplicate")
             )
     return rows
 
@@ -411,23 +416,10 @@ def number_gaps(
         dup = len(set(numbers)) < len(numbers)
         if gap or dup:
             rule = "F19" if table == "relief_payments" else "C11"
-            rows.append(_row(rule, county, "series", f"{table}:{prefix}{'#' * k}", None, "编号不连续 / gap"))
+            rows.append(
+                key_row(rule, county, "series", f"{table}:{prefix}{'#' * k}", None, "编号不连续 / gap")
+            )
     return rows
-
-
-def _row(rule: str, county: str, etype: str, eid: str, amount: float | None, note: str) -> dict[str, object]:
-    return {
-        "rule_id": rule,
-        "county_code": county,
-        "entity_type": etype,
-        "entity_id": eid,
-        "amount_yuan": None if amount is None else round(float(amount), 2),
-        "note": note,
-    }
-
-
-def _fen(value: float) -> int:
-    return round(float(value) * 100)
 
 
 __all__ = ["LISTS", "ListPlants", "list_findings", "lists", "number_gaps", "persons_followed", "plant_roll"]

@@ -12,10 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-CITY_CODE = "540100"
-"""The demo city's code (Lhasa), as ``params/lhasa-2020.yaml`` has it: parent of every county."""
-
-
 OLD_DUILONG_COUNTY = "540103"
 """堆龙德庆区, until 2015 堆龙德庆县 (540125): older residents' IDs still carry the old code."""
 SYNTHETIC_MARK = "（示例）"
@@ -111,10 +107,10 @@ COUNTY_BY_CODE = {c.code: c for c in COUNTIES}
 OFFICE_BY_CODE = {o.code: o for o in OFFICES}
 
 
-def divisions_table() -> pd.DataFrame:
-    """The ``divisions`` table: counties first, then offices, in code order."""
+def divisions_table(city_code: str) -> pd.DataFrame:
+    """The ``divisions`` table: counties first (their parent ``city_code``), then offices, in code order."""
     rows = [
-        {"division_code": c.code, "name": c.name, "level": "county", "kind": c.kind, "parent_code": CITY_CODE}
+        {"division_code": c.code, "name": c.name, "level": "county", "kind": c.kind, "parent_code": city_code}
         for c in COUNTIES
     ]
     rows += [

@@ -115,9 +115,9 @@ class _Cells:
             ws.write_number(row, col, float(value))
 
 
-def _workbook(path: Path, big: bool = False) -> tuple[xlsxwriter.Workbook, _Cells]:
+def _workbook(path: Path, city_name: str, big: bool = False) -> tuple[xlsxwriter.Workbook, _Cells]:
     book = xlsxwriter.Workbook(str(path), {"constant_memory": big, "strings_to_numbers": False})
-    book.set_properties({"created": CREATED, "author": "拉萨市民政局", "title": path.stem})
+    book.set_properties({"created": CREATED, "author": f"{city_name}民政局", "title": path.stem})
     return book, _Cells(book)
 
 
@@ -183,10 +183,13 @@ def _dq(table: str, file: str, sheet: str, row: int, county: str, note: str) -> 
 
 
 class SubmissionWriter:
-    """Writes every table of the submission into ``out`` in ``fmt`` (mixed | parquet)."""
+    """Writes every table of the submission into ``out`` in ``fmt`` (mixed | parquet).
 
-    def __init__(self, out: Path, fmt: str) -> None:
-        self.out, self.fmt = out, fmt
+    ``city_name`` (the parameters file's) names the city bureau that wrote the workbooks.
+    """
+
+    def __init__(self, out: Path, fmt: str, city_name: str) -> None:
+        self.out, self.fmt, self.city_name = out, fmt, city_name
         out.mkdir(parents=True, exist_ok=True)
 
     # ------------------------------------------------------------------------ small tables
@@ -204,14 +207,14 @@ class SubmissionWriter:
         pq.write_table(table, self.out / f"{name}.parquet")
 
     def _divisions(self, f: pd.DataFrame) -> None:
-        book, cells = _workbook(self.out / "divisions.xlsx")
+        book, cells = _workbook(self.out / "divisions.xlsx", self.city_name)
         cols = list(f.columns)
-        title = "拉萨市县级及乡级行政区划（注：“经开区街道（示例）”为演示用合成单位）"
+        title = f"{self.city_name}县级及乡级行政区划（注：“经开区街道（示例）”为演示用合成单位）"
         _sheet(book, cells, "行政区划", zh_headers("divisions", cols), f.to_numpy().tolist(), title=title)
         book.close()
 
     def _offices(self, f: pd.DataFrame) -> None:
-        book, cells = _workbook(self.out / "offices.xlsx")
+        book, cells = _workbook(self.out / "offices.xlsx", self.city_name)
         rows = []
         for r in f.itertuples(index=False):
             yes, no = FLAGS.get(r.county_code, ("是", "否"))
@@ -229,7 +232,7 @@ class SubmissionWriter:
         book.close()
 
     def _contracts(self, f: pd.DataFrame) -> None:
-        book, cells = _workbook(self.out / "contracts.xlsx")
+        book, cells = _workbook(self.out / "contracts.xlsx", self.city_name)
         styles = ("excel", "zh", "slash", "iso")
         dates = ("contractor_registered_on", "signed_on", "service_start", "service_end")
         rows = []
@@ -257,7 +260,7 @@ class SubmissionWriter:
         book.close()
 
     def _staff(self, f: pd.DataFrame) -> None:
-        book, cells = _workbook(self.out / "staff.xlsx")
+        book, cells = _workbook(self.out / "staff.xlsx", self.city_name)
         rows = []
         for i, r in enumerate(f.to_dict("records")):
             r["hired_on"] = _date_cell(r["hired_on"], "excel")
@@ -277,7 +280,7 @@ class SubmissionWriter:
         book.close()
 
     def _fund_allocations(self, f: pd.DataFrame) -> None:
-        book, cells = _workbook(self.out / "fund_allocations.xlsx")
+        book, cells = _workbook(self.out / "fund_allocations.xlsx", self.city_name)
         rows = []
         for r in f.to_dict("records"):
             r["allocated_on"] = _date_cell(r["allocated_on"], "dot")
@@ -343,7 +346,7 @@ class SubmissionWriter:
             raise ParameterError(
                 "a county's roll would not fit an Excel sheet: use --format parquet at this scale"
             )
-        book, cells = _workbook(self.out / "beneficiaries.xlsx", big=len(frame) > 200_000)
+        book, cells = _workbook(self.out / "beneficiaries.xlsx", self.city_name, big=len(frame) > 200_000)
         keep = [c for c in cols if c != "county_code"]  # each sheet is one county, named after it
         headers = zh_headers("beneficiaries", keep)
         out = []
