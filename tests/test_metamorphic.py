@@ -3,9 +3,12 @@
 One demo submission (three of its county-level units and the city bureau, to stay small) is
 rewritten in ways that must not change what an audit finds: rows shuffled; every table as
 CSV, xlsx or Parquet; Chinese instead of English headers; a table split into one sheet per
-county (the county taken from the sheet's name). Each is ingested and audited county by
-county and city-wide; the findings (ids, rules, counties, entities, amounts, descriptions)
-must be those of the plain Parquet submission. Evidence may differ: it cites files and rows.
+county (the county taken from the sheet's name) or one file per county (the county taken
+from its folder's name); one folder per county bureau and the city bureau's, ingested
+together; a county's corrected resubmission, which changes that county's findings only.
+Each is ingested and audited county by county and city-wide; the findings (ids, rules,
+counties, entities, amounts, descriptions) must be those of the plain Parquet submission.
+Evidence may differ: it cites files and rows.
 """
 
 from __future__ import annotations
@@ -140,3 +143,86 @@ def test_the_same_findings_however_the_submission_is_sent(baseline, variant, tmp
     ingest(source, tmp_path / "store", today=TODAY)
     found = _audit(tmp_path / "store")
     pd.testing.assert_frame_equal(found, expected)
+
+
+CITY = KEPT[0]
+
+
+def _bureau_folders(
+    tables: dict[str, pd.DataFrame],
+    root: Path,
+    write: Callable[[str, pd.DataFrame, Path], None] = _parquet,
+    *,
+    county_column: bool = True,
+) -> list[Path]:
+    """One folder per bureau, named after its unit, with its rows of each table; the city
+    bureau's also holds the divisions register and the reference lists, which are the city's.
+    Without ``county_column`` the files have no county column: the folder's name gives it."""
+    folders = []
+    for unit in KEPT:
+        folder = root / unit
+        folder.mkdir(parents=True)
+        for name, frame in tables.items():
+            if TABLES[name].reference or name == "divisions":
+                if unit == CITY:
+                    write(name, frame, folder)
+                continue
+            mine = frame.loc[frame["county_code"] == unit]
+            if len(mine):
+                write(name, mine if county_column else mine.drop(columns="county_code"), folder)
+        folders.append(folder)
+    return folders
+
+
+def test_the_same_findings_from_one_folder_per_county_bureau(baseline, tmp_path):
+    tables, expected = baseline
+    folders = _bureau_folders(tables, tmp_path / "received")
+    result = ingest(folders, tmp_path / "store", today=TODAY)
+    pd.testing.assert_frame_equal(_audit(tmp_path / "store"), expected)
+    submissions = result.manifest["submissions"]
+    assert [(s["folder"], s["unit"]) for s in submissions] == [(str(f.resolve()), f.name) for f in folders]
+    assert "540172/relief_payments.parquet" in {f["path"] for f in submissions[3]["files"]}
+    assert "540100/divisions.parquet" in {f["path"] for f in submissions[0]["files"]}
+    assert all(len(f["sha256"]) == 64 for s in submissions for f in s["files"])
+    assert result.manifest["replaced"] == []
+
+
+def test_the_same_findings_with_a_table_split_into_one_file_per_county(baseline, tmp_path):
+    tables, expected = baseline
+    folders = _bureau_folders(tables, tmp_path / "received", _csv, county_column=False)
+    ingest(folders, tmp_path / "store", today=TODAY)
+    pd.testing.assert_frame_equal(_audit(tmp_path / "store"), expected)
+
+
+def test_a_countys_resubmission_changes_its_findings_only_and_keeps_both_hashes(baseline, tmp_path):
+    tables, expected = baseline
+    folders = _bureau_folders(tables, tmp_path / "received")
+    first = ingest(folders, tmp_path / "store", today=TODAY)
+    # 540172 corrects one payment to the public employee F6 names: 100 yuan less (6,316.92 before)
+    corrected = tmp_path / "later" / "540172-更正"
+    corrected.mkdir(parents=True)
+    for path in folders[-1].iterdir():
+        frame = pd.read_parquet(path)
+        if path.stem == "relief_payments":
+            first_payment = frame.index[frame["person_id"] == "540172196510068815"][0]
+            frame.loc[first_payment, "amount_yuan"] -= 100
+        _parquet(path.stem, frame, corrected)
+
+    result = ingest([corrected], tmp_path / "store", today=TODAY, resubmit=True)
+
+    found = _audit(tmp_path / "store")
+    changed = (expected["rule_id"] == "F6") & (expected["county_code"] == "540172")
+    assert expected.loc[changed, "amount_yuan"].tolist() == [6316.92]
+    wanted = expected.copy()
+    wanted.loc[changed, "amount_yuan"] = 6216.92
+    pd.testing.assert_frame_equal(found, wanted)
+    assert [s["unit"] for s in result.manifest["submissions"]] == list(KEPT)
+    assert result.manifest["submissions"][-1]["folder"] == str(corrected.resolve())
+    replaced = result.manifest["replaced"]
+    assert replaced == [first.manifest["submissions"][-1]]
+    hashes = [
+        {f["path"].split("/")[1]: f["sha256"] for f in s["files"]}
+        for s in (replaced[0], result.manifest["submissions"][-1])
+    ]
+    assert hashes[0].keys() == hashes[1].keys()
+    assert hashes[0]["relief_payments.parquet"] != hashes[1]["relief_payments.parquet"]

@@ -55,6 +55,11 @@ class TableError(InputError):
     """Raised when a whole table cannot be loaded (missing column, unreadable file, lost digits)."""
 
 
+class SubmissionError(InputError):
+    """Raised when submission folders cannot be ingested together: a folder named after a county
+    holds another county's rows, or a resubmission does not fit the store it would replace rows in."""
+
+
 class ParameterError(AuditError):
     """Raised when a parameters file or a run parameter is missing, unknown or of the wrong type."""
 

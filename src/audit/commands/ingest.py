@@ -1,4 +1,9 @@
-"""``audit ingest SOURCE_DIR --store STORE_DIR``: repair, validate and store a county submission."""
+"""``audit ingest SOURCE_DIR... --store STORE_DIR [--resubmit]``: repair, validate and store a submission.
+
+Several folders (one per county bureau, as a city receives them) go into one store; with
+``--resubmit`` each folder given replaces its county's earlier folder in the store (see
+:mod:`audit.ingest.submissions`).
+"""
 
 from __future__ import annotations
 
@@ -18,24 +23,37 @@ HELP = "Read a submission folder (xlsx, csv, parquet), repair and validate it, a
 class Options:
     """What ``audit ingest`` was asked to do."""
 
-    source: Path
+    source: tuple[Path, ...]
     store: Path
     strict: bool = False
     keep_going: bool = False
     today: dt.date | None = None
     leave_out: tuple[str, ...] = ()
     params: Path | None = None
+    resubmit: bool = False
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the arguments of ``audit ingest``."""
-    parser.add_argument("source", metavar="SOURCE_DIR", help="the submission folder: one file per table")
+    parser.add_argument(
+        "source",
+        metavar="SOURCE_DIR",
+        nargs="+",
+        help="the submission folder (one file per table), or several read as one: one per county "
+        "bureau, say, each named after its unit's code (540124, 540124-更正) and holding its rows only",
+    )
     parser.add_argument("--store", required=True, metavar="STORE_DIR", help="where to write the store")
     add_common(parser)
     parser.add_argument(
         "--keep-going",
         action="store_true",
         help="store the tables that load and list the others in the manifest, instead of stopping",
+    )
+    parser.add_argument(
+        "--resubmit",
+        action="store_true",
+        help="each SOURCE_DIR is a county's corrected folder (named 540124-...) replacing its earlier one "
+        "in STORE_DIR: the store is ingested again from its folders, the manifest keeps both folders' hashes",
     )
 
 
@@ -104,13 +122,14 @@ def options(ns: argparse.Namespace) -> Options:
     """Turn parsed arguments into :class:`Options`."""
     params = Path(ns.params) if ns.params else None
     return Options(
-        Path(ns.source),
+        tuple(Path(s) for s in ns.source),
         Path(ns.store),
         ns.strict,
         ns.keep_going,
         parse_today(ns.today),
         parse_leave_out(ns.leave_out),
         params,
+        ns.resubmit,
     )
 
 
@@ -122,13 +141,14 @@ def run(options: Options) -> int:
     from audit.ingest.discovery import SUBMITTED_TABLES
 
     result = ingest(
-        options.source,
+        options.source[0] if len(options.source) == 1 and not options.resubmit else list(options.source),
         options.store,
         today=options.today,
         keep_going=options.keep_going,
         progress=lambda line: print(line, file=sys.stderr),
         required=SUBMITTED_TABLES,
         leave_out=options.leave_out,
+        resubmit=options.resubmit,
         **city_of(options.params),
     )
     print(summary(result))

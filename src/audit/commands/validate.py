@@ -19,7 +19,7 @@ HELP = "Check a submission folder as ingest would, print what would be loaded, a
 class Options:
     """What ``audit validate`` was asked to do."""
 
-    source: Path
+    source: tuple[Path, ...]
     strict: bool = False
     today: dt.date | None = None
     leave_out: tuple[str, ...] = ()
@@ -28,14 +28,20 @@ class Options:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the arguments of ``audit validate``."""
-    parser.add_argument("source", metavar="SOURCE_DIR", help="the submission folder: one file per table")
+    parser.add_argument(
+        "source",
+        metavar="SOURCE_DIR",
+        nargs="+",
+        help="the submission folder (one file per table), or several read as one (one per county bureau)",
+    )
     add_common(parser)
 
 
 def options(ns: argparse.Namespace) -> Options:
     """Turn parsed arguments into :class:`Options`."""
     params = Path(ns.params) if ns.params else None
-    return Options(Path(ns.source), ns.strict, parse_today(ns.today), parse_leave_out(ns.leave_out), params)
+    sources = tuple(Path(s) for s in ns.source)
+    return Options(sources, ns.strict, parse_today(ns.today), parse_leave_out(ns.leave_out), params)
 
 
 def run(options: Options) -> int:
@@ -47,7 +53,7 @@ def run(options: Options) -> int:
 
     # Every table is checked even when one fails, so the county sees all its problems at once.
     result = ingest(
-        options.source,
+        options.source[0] if len(options.source) == 1 else list(options.source),
         None,
         today=options.today,
         keep_going=True,

@@ -18,6 +18,7 @@ The package along its seams (a newcomer reads them in this order):
 from audit.ingest.discovery import discover, table_of
 from audit.ingest.result import ACCOUNTING, Ignored, IngestResult, SheetAccount, summary
 from audit.ingest.run import ingest
+from audit.ingest.submissions import resubmit
 
 __all__ = [
     "ACCOUNTING",
@@ -26,6 +27,7 @@ __all__ = [
     "SheetAccount",
     "discover",
     "ingest",
+    "resubmit",
     "summary",
     "table_of",
 ]

@@ -6,9 +6,11 @@ division's, an office's, a roll entry's township); a staff row takes its post's 
 when the post is in the register, else its contract's (a post outside the register is
 S2's finding, and the contract's county must still count the worker for C3/C7/C8). A relief payment without
 a county takes, in this order, the county of its household on the roll, of its person when
-that person is on one county's roll only, of its bank account on the roll, the
-submission's single county; otherwise it is *unattributed* and filed under the city's own
-code, the partition the city roll-up audits (with the city bureau's rows). A payment to
+that person is on one county's roll only, of its bank account on the roll, the county its
+folder is named after, the submission's single county; otherwise it is *unattributed* and
+filed under the city's own code, the partition the city roll-up audits (with the city
+bureau's rows). When several folders are read, a row no rule places takes the unit its
+folder is named after (:mod:`audit.ingest.submissions`). A payment to
 someone on no roll is so never quarantined: F1 judges it where it is filed.
 
 Every rule that is about one table, and what ingest learns from a table for later ones
@@ -50,7 +52,10 @@ class TableRules:
     column). ``unknown``: why a county is unknown, English and Chinese (default: the code
     column is missing or not a code). ``derive``: the counties of the rows still without
     one. ``stored``, ``closed``, ``dropped``: called when a block of the table is stored,
-    when the whole table is, and when the table failed and is forgotten.
+    when the whole table is, and when the table failed and is forgotten. ``submitter``: the
+    unit that may submit each row besides its county of record (a worker's paying contract's
+    county; the city, whose register the divisions are), for the folders named after a unit
+    (:mod:`audit.ingest.submissions`).
     """
 
     code_column: str | None = None
@@ -61,6 +66,7 @@ class TableRules:
     closed: Callable[[Counties], None] | None = None
     dropped: Callable[[Counties], None] | None = None
     exact_copies: bool = False
+    submitter: Callable[[Counties, pd.DataFrame], np.ndarray] | None = None
 
 
 class Counties:
@@ -76,6 +82,7 @@ class Counties:
         self.rows: dict[str, set[int]] = {}  # table -> hashes of its rows so far, where copies are found
         self.townships: set[str] = set()  # township codes of the divisions register
         self.contracts: dict[str, str] = {}  # contract number -> the contract's county
+        self.folder: str | None = None  # the unit the folder being read is named after, if any
 
     def sheet_county(self, sheet: str) -> str | None:
         """The county a sheet is named after (a 6-digit code, or a county name in the divisions)."""
@@ -93,7 +100,7 @@ class Counties:
     def county(
         self, table: str, typed: dict[str, pd.Series], sheet_county: str | None, n: int
     ) -> pd.Series | None:
-        """County of each row: its own column, else the sheet name, else its table's rules."""
+        """County of each row: its own column, else the sheet name, its table's rules, its folder's."""
         if not partitioned(table):
             return None
         county = typed.get("county_code")
@@ -112,7 +119,14 @@ class Counties:
             if found is not None:
                 county = county.copy()
                 county[need] = found
+        if self.folder is not None and county.isna().any():  # the county its folder is named after
+            county = county.fillna(self.folder)
         return county.astype("str")
+
+    def submitter(self, table: str, store: pd.DataFrame) -> np.ndarray | None:
+        """The unit that may submit each row of a block besides its county of record (None: none)."""
+        rule = RULES.get(table, TableRules()).submitter
+        return rule(self, store) if rule is not None else None
 
     def source(self, table: str) -> str | None:
         """The column whose failure already explains a row's unknown county."""
@@ -223,6 +237,23 @@ def _staff_county(counties: Counties, typed: dict[str, pd.Series], need: np.ndar
     return out
 
 
+def _paying_county(counties: Counties, store: pd.DataFrame) -> np.ndarray:
+    """The county of each worker's contract: it submits the worker wherever the post is."""
+    if "contract_id" not in store:
+        return np.full(len(store), None, dtype=object)
+    contracts = store["contract_id"].to_numpy(dtype=object, na_value=None)
+    return np.array([counties.contracts.get(c) if c is not None else None for c in contracts], dtype=object)
+
+
+def _register_owner(counties: Counties, store: pd.DataFrame) -> np.ndarray:
+    """The city, whose register the divisions are: its code, or the parent of the block's counties."""
+    city = counties.city_code
+    if city is None:
+        parents = store.loc[store["level"] == "county", "parent_code"].dropna()
+        city = str(parents.value_counts().sort_index().idxmax()) if len(parents) else None
+    return np.full(len(store), city, dtype=object)
+
+
 def _add_to_roll(counties: Counties, store: pd.DataFrame) -> None:
     kept = store[list(Roll.COLUMNS)]
     counties.roll_parts.append(kept.dropna(subset=["person_id", "county_code"]))
@@ -249,14 +280,14 @@ def _payment_county(counties: Counties, typed: dict[str, pd.Series], need: np.nd
         asked = {c: typed[c][need] for c in Roll.KEYS if c in typed}
         found = counties.roll.county(asked, n)
     single = counties.seen.copy() if len(counties.seen) == 1 else None
-    fallback = single.pop() if single else counties.city_code
+    fallback = counties.folder or (single.pop() if single else counties.city_code)
     if fallback is not None:
         found[pd.isna(found)] = fallback
     return found
 
 
 RULES: dict[str, TableRules] = {
-    "divisions": TableRules(code_column="division_code", stored=_learn_townships),
+    "divisions": TableRules(code_column="division_code", stored=_learn_townships, submitter=_register_owner),
     "offices": TableRules(code_column="division_code"),
     "beneficiaries": TableRules(
         code_column="division_code", stored=_add_to_roll, closed=_build_roll, dropped=_forget_roll
@@ -269,6 +300,7 @@ RULES: dict[str, TableRules] = {
             "岗位所在地代码缺失或不是6位或9位代码",
         ),
         derive=_staff_county,
+        submitter=_paying_county,
     ),
     "deaths": TableRules(exact_copies=True),
     "public_employees": TableRules(exact_copies=True),

@@ -109,23 +109,25 @@ def manifest(
     counts: dict[str, dict[str, int]],
     errors: Sequence[TableError] | None,
     digest: Callable[[Path], dict[str, str]],
+    label: Callable[[Path], str] = lambda path: path.name,
 ) -> dict:
     """What the store holds and where every row came from (no time stamp, so a store is reproducible).
 
     ``counts``: rows stored by table and county; ``errors``: the tables that failed, listed
     when the run kept going (None when it did not); ``digest``: the SHA-256 of a file, as a
-    dict (empty when the run does not hash its inputs).
+    dict (empty when the run does not hash its inputs); ``label``: a file's name as the
+    accounts give it (``folder/file`` when the submission is several folders).
     """
     sources = []
     for table in TABLES:
         for path in files.get(table, []):
-            sheets = [a for a in accounts if a.file == path.name and a.table == table]
+            sheets = [a for a in accounts if a.file == label(path) and a.table == table]
             if not sheets:
                 continue
             total = {k: sum(s.counts()[k] for s in sheets) for k in sheets[0].counts()}
             sources.append(
                 {
-                    "path": path.name,
+                    "path": label(path),
                     **digest(path),
                     "table": table,
                     "sheets": [

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
@@ -33,11 +33,12 @@ import pandas as pd
 
 from audit import allocator, checks, readers, repairs
 from audit.datacontract import TABLES, Kind, Table
-from audit.exceptions import InputError, TableError, TableErrors
+from audit.exceptions import InputError, SubmissionError, TableError, TableErrors
 from audit.ingest import result as results
+from audit.ingest import submissions
 from audit.ingest.blocks import BlockKeys, Repeats, failures
 from audit.ingest.county import Counties
-from audit.ingest.discovery import missing_tables, sha256, survey
+from audit.ingest.discovery import Discovery, missing_tables, sha256, survey
 from audit.ingest.pipeline import Prepared, repaired_blocks
 from audit.ingest.quality import QualityLog, entry
 from audit.ingest.references import CrossTables, staged_columns
@@ -61,7 +62,7 @@ EXACT_COPY = Issue(
 
 
 def ingest(
-    source_dir: str | os.PathLike,
+    source_dir: str | os.PathLike | Sequence[str | os.PathLike],
     store_dir: str | os.PathLike | None = None,
     *,
     today: dt.date | None = None,
@@ -73,6 +74,7 @@ def ingest(
     leave_out: Collection[str] = (),
     city_code: str | None = None,
     city_from: str = "the parameters file",
+    resubmit: bool = False,
 ) -> IngestResult:
     """Ingest the submission in ``source_dir`` into a store at ``store_dir`` (None: validate only).
 
@@ -92,10 +94,24 @@ def ingest(
     ``city_code`` is the city's code (``city_from`` says where it was read); without
     it the root of the divisions register (the parent of its counties) is taken, and the result
     says which was used.
+
+    ``source_dir`` may be several folders, as a city receives them (one per county bureau,
+    say): their files are read as one submission, a table's rows from every folder that has
+    it, each file named ``folder/file`` in the log, the manifest and every message, and the
+    manifest lists the folders under ``submissions``. A folder named after a unit (its name
+    starts with the county's or the city's 6-digit code) holds that unit's rows only. With
+    ``resubmit`` the folders are corrected resubmissions: each replaces the earlier folder
+    of its unit in the store at ``store_dir``, which is ingested again from every folder it
+    was made from (see :mod:`audit.ingest.submissions`); the replaced folders stay in the
+    manifest under ``replaced``, with their hashes.
     """
-    source = Path(source_dir)
-    if not source.is_dir():
-        raise InputError(f"{source}: no such folder (the submission folder holds one file per table)")
+    sources = submissions.folders(source_dir)
+    plan = None
+    if resubmit:
+        if store_dir is None:
+            raise InputError("a resubmission replaces a county's folder in a store: give the store")
+        plan = submissions.plan(sources, Path(store_dir))
+        sources = plan.sources
     allocator.tune()
     schemas = schemas if schemas is not None else default_schemas()
     # A run that keeps no store stages only what its checks across tables read back.
@@ -104,7 +120,7 @@ def ingest(
     run = None
     try:
         run = _Run(
-            source,
+            sources,
             writer,
             schemas,
             today or dt.date.today(),
@@ -114,12 +130,16 @@ def ingest(
             required=frozenset(required or ()) - frozenset(leave_out),
             leave_out=frozenset(leave_out),
             city=(city_code, city_from),
+            plan=plan,
         )
         run.all()
         if run.errors and not keep_going:
             raise run.errors[0] if len(run.errors) == 1 else TableErrors(run.errors)
         quality = run.log.frame()
         manifest = run.manifest(keep_going)
+        if len(sources) > 1 or plan is not None:
+            manifest["submissions"] = run.submissions()
+            manifest["replaced"] = list(plan.replaced) if plan is not None else []
         where = writer.commit(manifest, quality) if store_dir is not None else None
     except BaseException:
         writer.abort()
@@ -153,7 +173,7 @@ class _Run:
 
     def __init__(
         self,
-        source: Path,
+        sources: list[Path],
         writer: StoreWriter,
         schemas: ModuleType,
         today: dt.date,
@@ -164,9 +184,14 @@ class _Run:
         required: frozenset[str] = frozenset(),
         leave_out: frozenset[str] = frozenset(),
         city: tuple[str | None, str] = (None, ""),
+        plan: submissions.Plan | None = None,
     ) -> None:
         self.required, self.leave_out = required, leave_out
-        self.source, self.writer, self.today = source, writer, np.datetime64(today, "us")
+        self.sources, self.writer, self.today = sources, writer, np.datetime64(today, "us")
+        # Several folders: each file named folder/file, and a folder named after a unit holds its rows only.
+        self.several = len(sources) > 1 or plan is not None
+        self.replacing = plan.units if plan is not None else frozenset()
+        self.folder: Path | None = None  # the folder of the file being read
         self.hash_inputs = hash_inputs  # a run that keeps no store writes no manifest to prove it
         self.chunk_rows, self.progress = chunk_rows, progress
         self.schemas = schemas
@@ -186,8 +211,29 @@ class _Run:
 
     # ------------------------------------------------------------------------------- tables
 
+    def label(self, path: Path) -> str:
+        """A file's name in messages, the log and the manifest: ``folder/file`` when several folders."""
+        return shown(f"{path.parent.name}/{path.name}" if self.several else path.name)
+
+    def survey(self) -> Discovery:
+        """What every folder holds, its files named as :meth:`label` names them."""
+        if not self.several:
+            return survey(self.sources[0])
+        out = Discovery()
+        for source in self.sources:
+            found = survey(source)
+            for table, paths in found.found.items():
+                out.found.setdefault(table, []).extend(paths)
+            out.ignored += [Ignored(f"{shown(source.name)}/{i.path}", i.reason) for i in found.ignored]
+            for error in found.refused:
+                error.file = f"{shown(source.name)}/{error.file}"
+                error.args = (str(error),)
+            out.refused += found.refused
+            out.elsewhere += [f"{source.name}/{name}" for name in found.elsewhere]
+        return out
+
     def all(self) -> None:
-        found = survey(self.source)
+        found = self.survey()
         self.ignored.extend(found.ignored)
         self.errors.extend(found.refused)
         self.errors.extend(missing_tables(found, self.required))
@@ -195,20 +241,21 @@ class _Run:
         for table in sorted(self.leave_out & set(found.found), key=list(TABLES).index):
             for path in found.found[table]:
                 self.ignored.append(
-                    Ignored(shown(path.name), f"table {table} left out on purpose (--leave-out)")
+                    Ignored(self.label(path), f"table {table} left out on purpose (--leave-out)")
                 )
         for table in TABLES:
             paths = self.files.get(table, [])
             if not paths:
                 continue
             try:
-                if len(paths) > 1:
-                    names = ", ".join(shown(p.name) for p in paths)
+                if len(paths) > len({p.parent for p in paths}):
+                    names = ", ".join(self.label(p) for p in paths)
                     raise TableError(
-                        f"several files for table {table} ({names}): keep one",
-                        file=shown(paths[0].name),
+                        f"several files for table {table} ({names}): keep one"
+                        + (" in each folder" if self.several else ""),
+                        file=self.label(paths[0]),
                     )
-                self.table(table, paths[0])
+                self.table(table, paths)
                 self.loaded.append(table)
             except TableError as exc:
                 self.errors.append(exc)
@@ -226,15 +273,16 @@ class _Run:
         self.log.drop(table, files)
         self.counties.dropped(table)
 
-    def table(self, name: str, path: Path) -> None:
+    def table(self, name: str, paths: list[Path]) -> None:
         if self.hash_inputs:
-            self.digests.setdefault(path, self.hashing.submit(sha256, path))
+            for path in paths:
+                self.digests.setdefault(path, self.hashing.submit(sha256, path))
         # Every table the checks of an early table point to is loaded: its rows are checked as read.
         self.cross.begin(name)
         ignored = len(self.ignored)
         repeats: dict[str, Repeats] = {}
         while True:
-            self.read_file(name, path, repeats)
+            self.read_files(name, paths, repeats)
             repeats = self.keys.repeated_keys(repeats)
             if not repeats:
                 break
@@ -246,16 +294,26 @@ class _Run:
         self.cross.end(name)
         self.counties.closed(name)
         loaded = sum(self.writer.counts.get(name, {}).values())
-        self.progress(f"{shown(path.name)}: {loaded} rows loaded")
+        self.progress(f"{', '.join(self.label(p) for p in paths)}: {loaded} rows loaded")
 
-    def read_file(self, name: str, path: Path, repeats: dict[str, Repeats]) -> None:
-        """Read, repair, validate and stage every sheet of one file."""
+    def read_files(self, name: str, paths: list[Path], repeats: dict[str, Repeats]) -> None:
+        """Read, repair, validate and stage every sheet of a table's files (one a folder)."""
         self.keys.start([c.name for c in TABLES[name].columns if c.unique], repeats)
         self.cross.restart()
+        try:
+            for path in paths:
+                self.folder = path.parent
+                self.counties.folder = submissions.unit_of(path.parent) if self.several else None
+                self.read_file(name, path)
+        finally:
+            self.folder, self.counties.folder = None, None
+
+    def read_file(self, name: str, path: Path) -> None:
+        """Read, repair, validate and stage every sheet of one file."""
         reader = readers.reader_for(path)
         used, unmatched = 0, []
         # The name every message, log entry and stored row cites, escaped (audit.names).
-        for data in reader(path, shown(path.name), name, self.chunk_rows or readers.block_rows_for(path)):
+        for data in reader(path, self.label(path), name, self.chunk_rows or readers.block_rows_for(path)):
             if data.header is None:
                 if data.empty:
                     self.ignored.append(Ignored(_where(data), "empty sheet"))
@@ -266,7 +324,7 @@ class _Run:
             self.sheet(name, data)
         if not used:
             only = unmatched[0].sheet if len(unmatched) == 1 and unmatched[0].sheet else None
-            raise TableError(_no_header(name), file=shown(path.name), sheet=only)
+            raise TableError(_no_header(name), file=self.label(path), sheet=only)
         for data in unmatched:
             self.ignored.append(Ignored(_where(data), f"no header of table {name} found: sheet not read"))
 
@@ -274,7 +332,9 @@ class _Run:
         table = TABLES[name]
         mapping = repairs.map_headers(name, data.header.labels)
         sheet_county = self.counties.sheet_county(data.sheet)
-        missing = [c for c in mapping.missing if not (c == "county_code" and sheet_county)]
+        # A county's folder gives its rows' county as a sheet named after the county does.
+        named = sheet_county or self.counties.folder
+        missing = [c for c in mapping.missing if not (c == "county_code" and named)]
         if missing:
             raise TableError(
                 _missing(name, missing),
@@ -388,6 +448,8 @@ class _Run:
                     unknown &= ~mask
             if unknown.any():
                 failed_cells.append(("county_code", self.counties.unknown(table.name), unknown))
+        if county is not None and self.several:
+            self.check_submitter(table, data, mapping, raw, store, county)
         copies = self.counties.copies(table.name, store)
         if copies is not None and copies.any():
             first = next(c.name for c in table.columns if c.name in raw)
@@ -439,6 +501,51 @@ class _Run:
         account.rows_quarantined += int(quarantined.sum())
         return first_blank
 
+    def check_submitter(
+        self,
+        table: Table,
+        data: readers.SheetData,
+        mapping: repairs.HeaderMapping,
+        raw: pd.DataFrame,
+        store: pd.DataFrame,
+        county: pd.Series,
+    ) -> None:
+        """Refuse a row a folder named after a unit may not hold (see :mod:`audit.ingest.submissions`).
+
+        A folder named after a unit holds the rows that unit submits: those of its county of
+        record, or that its table's rules say it submits (a worker paid by its contract, the
+        city's register). During a resubmission a folder named after no unit may not hold
+        rows of a county being replaced: they would stay beside the corrected ones.
+        """
+        unit = self.counties.folder
+        if unit is None and not self.replacing:
+            return
+        of = county.to_numpy(dtype=object, na_value=None)
+        by = self.counties.submitter(table.name, store)
+        known = pd.notna(of)
+        if unit is not None:
+            bad = known & (of != unit)
+            if by is not None:
+                bad &= by != unit
+        else:
+            bad = known & np.isin(of, list(self.replacing))
+            if by is not None:
+                bad &= ~np.isin(by, list(self.replacing))
+        if not bad.any():
+            return
+        at = int(np.argmax(bad))
+        source = "county_code" if "county_code" in raw else self.counties.source(table.name)
+        column = mapping.label(source) if source and source in raw else None
+        rows = int(bad.sum())
+        folder = shown(self.folder.name if self.folder is not None else "")
+        raise SubmissionError(
+            submissions.foreign_rows(table.name, str(of[at]), rows, unit, folder, self.replacing),
+            file=data.file,
+            sheet=data.sheet or None,
+            row=int(block_row(store, at)),
+            column=column,
+        )
+
     def table_level(
         self, table: str, data: readers.SheetData, mapping: repairs.HeaderMapping, found: pd.DataFrame
     ) -> None:
@@ -487,6 +594,18 @@ class _Run:
             return {}
         return {"sha256": self.digests[path].result() if path in self.digests else sha256(path)}
 
+    def submissions(self) -> list[dict]:
+        """Each folder read, with its unit and the files read from it (named and hashed as in ``sources``)."""
+        read = [p for table in TABLES for p in self.files.get(table, [])]
+        return [
+            {
+                "folder": str(folder.resolve()),
+                "unit": submissions.unit_of(folder),
+                "files": [{"path": self.label(p), **self.digest(p)} for p in read if p.parent == folder],
+            }
+            for folder in self.sources
+        ]
+
     def manifest(self, keep_going: bool) -> dict:
         """What the store holds and where every row came from (see :func:`audit.ingest.result.manifest`)."""
         return results.manifest(
@@ -497,7 +616,13 @@ class _Run:
             self.writer.counts,
             self.errors if keep_going else None,
             self.digest,
+            self.label,
         )
+
+
+def block_row(store: pd.DataFrame, at: int) -> int:
+    """The row number a person sees of the ``at``-th row of a block."""
+    return int(store["src_row"].iloc[at])
 
 
 def _where(data: readers.SheetData) -> str:
