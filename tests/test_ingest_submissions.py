@@ -183,6 +183,24 @@ def test_a_resubmission_holding_another_countys_row_is_refused_and_the_store_kep
     assert (tmp_path / "store" / "manifest.json").read_bytes() == manifest
 
 
+def test_a_resubmission_is_refused_when_a_folder_named_after_no_unit_holds_the_countys_rows(tmp_path):
+    folders = _folders(tmp_path / "received")
+    unnamed = folders["540222"].rename(tmp_path / "received" / "江孜县")
+    ingest([*(f for u, f in folders.items() if u != "540222"), unnamed], tmp_path / "store", today=TODAY)
+    corrected = tmp_path / "later" / "540222-更正"
+    corrected.parent.mkdir()
+    unnamed.rename(corrected)
+    (tmp_path / "received" / "江孜县").mkdir()
+    for path in corrected.iterdir():
+        (tmp_path / "received" / "江孜县" / path.name).write_bytes(path.read_bytes())
+
+    with pytest.raises(SubmissionError) as raised:
+        resubmit([corrected], tmp_path / "store", today=TODAY)
+
+    assert raised.value.file == "江孜县/offices.csv"
+    assert "named after no unit" in str(raised.value) and "county 540222" in str(raised.value)
+
+
 def test_a_resubmission_is_refused_when_it_cannot_replace_a_countys_folder(tmp_path):
     folders = _folders(tmp_path / "received")
     single = city.write_submission(tmp_path / "city-wide")
@@ -213,6 +231,10 @@ def test_the_command_line_takes_several_folders_and_a_resubmission(tmp_path, cap
     assert cli.main(argv) == 0
     manifest = json.loads((tmp_path / "store" / "manifest.json").read_text(encoding="utf-8"))
     assert [s["unit"] for s in manifest["replaced"]] == ["540202"]
+    out = capsys.readouterr().out
+    files = len(list(corrected.iterdir()))
+    assert f"folder: {corrected.resolve()} (unit 540202, {files} files)" in out
+    assert f"replaced: {folders['540202'].resolve()} (unit 540202): its files' hashes kept" in out
 
     assert cli.main(["ingest", str(folders["540222"]), "--store", store, "--resubmit", "--today", "x"]) == 2
     capsys.readouterr()

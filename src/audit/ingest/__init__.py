@@ -12,7 +12,9 @@ The package along its seams (a newcomer reads them in this order):
 - :mod:`~audit.ingest.blocks`: checks across blocks (keys repeating in different blocks);
 - :mod:`~audit.ingest.references`: checks across tables;
 - :mod:`~audit.ingest.county`: county attribution, where every rule about one table is
-  written (a registry keyed by table name).
+  written (a registry keyed by table name);
+- :mod:`~audit.ingest.submissions`: several submission folders in one store, a unit's
+  folder holding its rows only, and a county's resubmission replacing its folder.
 """
 
 from audit.ingest.discovery import discover, table_of

@@ -11,6 +11,7 @@ import pandas as pd
 from audit import __version__
 from audit.datacontract import TABLES
 from audit.exceptions import TableError
+from audit.names import shown
 from audit.store import partitioned
 
 ACCOUNTING = (
@@ -177,14 +178,20 @@ def summary(result: IngestResult, *, top: int = 3) -> str:
         for action in ("quarantined", "flagged"):
             hits = log[(log["table"] == table) & (log["action"] == action)]["check"].value_counts()
             if len(hits):
-                shown = ", ".join(f"{check} ({count})" for check, count in hits.head(top).items())
-                lines.append(f"    {action}: {shown}")
+                listed = ", ".join(f"{check} ({count})" for check, count in hits.head(top).items())
+                lines.append(f"    {action}: {listed}")
     if result.city_code:
         lines.append(f"city code: {result.city_code} (from {result.city_from})")
     else:
         lines.append(
             "city code: unknown (no --params, no divisions register): payments no roll places are quarantined"
         )
+    for folder in result.manifest.get("submissions", []):
+        unit = f"unit {folder['unit']}" if folder["unit"] else "named after no unit"
+        lines.append(f"folder: {shown(folder['folder'])} ({unit}, {len(folder['files'])} files)")
+    for folder in result.manifest.get("replaced", []):
+        where = f"{shown(folder['folder'])} (unit {folder['unit']})"
+        lines.append(f"replaced: {where}: its files' hashes kept in the manifest")
     for item in result.ignored:
         lines.append(f"ignored: {item.path}: {item.reason}")
     for error in result.errors:

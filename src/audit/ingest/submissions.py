@@ -15,7 +15,8 @@ county and may be in any folder.
 
 ``audit ingest 540124-更正 --store S --resubmit`` replaces county 540124's rows: the store is
 ingested again from every folder it was made from, the corrected folder in place of the
-county's earlier one, whose files and hashes move to ``replaced`` in the manifest. "That
+county's earlier one, whose files and hashes move to ``replaced`` in the manifest (a county
+with no folder in the store yet is added: a late submission). "That
 county's rows" are so the rows of its folder, which by the rule above are its own; rows of
 540124 in a folder named after no unit would stay beside the corrected ones, so a
 resubmission refuses them too. Ingesting everything again, rather than swapping one county's
