@@ -97,6 +97,8 @@ def generate(
     anomalies.plant_payments(rng["plant"], roll, params, planted, dates, parquet=fmt == "parquet")
     # after every other plant, so theirs are drawn as before issue 19 added these
     list_plants = references.plant_roll(rng["lists"], roll, anomalies.Picker(rng["lists"], roll, planted))
+    # after those too (issue 14): payments written without a county, which ingest attributes
+    anomalies.plant_attribution(rng["attribution"], roll, planted, dates)
     deaths, employees = _reference_lists(
         rng["refs"],
         planted,
@@ -150,7 +152,7 @@ def generate(
         "public_employees": employees,
         **other_lists,
     }
-    for name, frame in tables.items():
+    for name, frame in {**tables, "staff": anomalies.written_staff(staff)}.items():
         writer.small(name, frame)
 
     rows = (

@@ -19,15 +19,22 @@ What is planted, by rule (county codes; every pick inside a county is seeded):
 - S1/S10 a 林周 post left empty from October (S1 Oct-Dec, S10), a 尼木 post empty June-August
   before its successor came (S1, S10), a 城关 post first filled in February (S1 only).
 - S2/S3/S9 the release's 71 township posts for 66 offices: two offices with two staff, two
-  posts at codes not in the register (S2), one post lent to the city bureau (S3: 9 posts),
-  and S9 city-wide.
+  posts at codes not in the register (S2: 堆龙's at a code of its own, 城关's at 540173001, a
+  code of another county, written without a county code, so ingest must file it under the
+  contract's county and C7 there must not count its months unfilled), one post lent to the
+  city bureau (S3: 9 posts), and S9 city-wide.
 - S4 540122, 540124, 540127; S5 invalid IDs in 540102, 540123, one person in posts in 540104
   and 540127; S6 540103, 540121; S7 540102, 540122; S8 540103, 540123, 540124.
 - F1 payments to two people not on the roll (540102, 540124) and one for a month before
-  enrolment (540121); F2 two deaths (540122 twice, 540127), and a near miss in 540123 (died
-  in December, paid for December: not a finding); F3 540102, 540103, 540121.
+  enrolment (540121); a ghost payee (issue 14): someone on no roll paid 900 yuan in March,
+  April and May into a 540103 household's account, under a household number no roll has,
+  written without a county code (F1 three times in 540103, and F7 for the account); F2 two
+  deaths (540122 twice, 540127), and a near miss in 540123 (died in December, paid for
+  December: not a finding); F3 540102, 540103, 540121.
 - F4 a person in 城市低保 (540102) and 农村低保 (540121), one in 农村低保 (540104) and 特困
-  (540124), one in 农村低保 and 特困 in two townships of 540123.
+  (540124), one in 农村低保 and 特困 in two townships of 540123; and (issue 14) one in 城市低保
+  (540172) and 特困分散供养 (540127), paid in both, every payment written without a county code:
+  ingest files each by its household and the rules audit them there (one is paid late: F8).
 - F5 540103, 540122, 540127, and whatever an F3 duplicate pushes over; F6 540102, 540104,
   540172; F7 540121 (three households), 540122 (two); F8 540102, 540123, 540127.
 - F10 540104 overspent, 540123 20% unspent; F11 540124 in round hundreds, 540122 flat near
@@ -93,7 +100,12 @@ CG, DL, DZ, LZ, DX, NM, QS, MZ, JK = (
 )
 ROUND_COUNTIES = frozenset({QS})  # F11: paid in whole hundreds
 FLAT_COUNTIES = frozenset({DX})  # F11: paid 70-100% of the ceiling, first digits far from Benford
-UNREGISTERED_POSTS = {CG: "540102009", DL: "540103005"}  # S2: posts at codes the register lacks
+# S2: posts at codes the register lacks. 城关's is at a code of another county (园区 540173
+# has no township), written without a county code: ingest must file it under the contract's
+# county, whose C7 then counts the worker (issue 14).
+UNREGISTERED_POSTS = {CG: "540173001", DL: "540103005"}
+GHOST = (DL, "城市低保", (3, 4, 5), 90_000)  # issue 14: county, programme, months, fen a month
+TWO_ROLLS = ((JK, "城市低保"), (MZ, "特困分散供养"), 7)  # issue 14: the two rolls, and the month paid late
 SPECIAL_ONLY = frozenset({MZ})  # C5
 RELIEF_MARGIN = {DZ: -0.03, NM: 0.25}  # F10: allocation 3% below payments; 20% left unspent
 COUNTY_BUDGET_CUT = {DX: None, QS: 100_000}  # C4 + C6: allocation missing, or short by this
@@ -113,6 +125,7 @@ def streams(seed: int) -> dict[str, np.random.Generator]:
         "refs",
         "funds",
         "lists",
+        "attribution",
     )
     children = np.random.SeedSequence(seed).spawn(len(parts))
     return {p: np.random.default_rng(s) for p, s in zip(parts, children, strict=True)}
@@ -439,6 +452,61 @@ def plant_staff(rng: np.random.Generator, staff: pd.DataFrame, roll: Roll, plant
         staff.loc[row, "id_number"] = roll.person_id[person].decode()
         staff.loc[row, "name"] = roll.name[person]
     return pd.concat([staff, successor.to_frame().T], ignore_index=True).astype(staff.dtypes.to_dict())
+
+
+def plant_attribution(
+    rng: np.random.Generator,
+    roll: Roll,
+    planted: Planted,
+    dates: dict[tuple[str, int], np.datetime64],
+) -> None:
+    """Issue 14: payments ingest must attribute by the roll, written without a county code.
+
+    A ghost payee: someone on no roll, under a household number no roll has, paid 900 yuan
+    in three months into the account of a 堆龙 household (F1 there for each payment, and F7
+    for the account). A person on two counties' rolls (经开 城市低保 and 墨竹 特困), paid in
+    both: F4 in each county from the roll; their payments go to each household's county and
+    are audited there (one 墨竹 payment is late: F8).
+    """
+    pick = Picker(rng, roll, planted)
+    patches = planted.patches
+    county, programme, months, fen = GHOST
+    host = pick.household(county, programme, whole_year=True)
+    office = OFFICES[int(roll.hh_office[host])]
+    birth = np.array([np.datetime64("1975-02-01") + int(rng.integers(0, 4000)) * DAY])
+    pid = resident_ids(rng, np.array([county]), birth, np.array([False]), avoid=roll.person_id)[0]
+    for month in months:
+        patches.add(
+            county,
+            month,
+            Extra(
+                pid.encode(),
+                f"{office.code}990001".encode(),
+                PROGRAMMES.index(programme),
+                fen,
+                dates[county, month],
+                bytes(roll.hh_account[host]),
+                -1,
+                no_county=True,
+            ),
+        )
+    (first, first_programme), (second, second_programme), late = TWO_ROLLS
+    a = pick.household(first, first_programme, min_size=2, whole_year=True)
+    b = pick.household(second, second_programme, whole_year=True)
+    src, dst = pick.member(a, born=("1925-01-01", "1962-12-31")), pick.member(b)
+    for name in ("person_id", "name", "birth", "male"):
+        getattr(roll, name)[dst] = getattr(roll, name)[src]
+    patches.no_county.update((src, dst))
+    patches.change(second, late, dst, "paid_on", np.datetime64(f"2020-{late + 1:02d}-25"))
+
+
+def written_staff(staff: pd.DataFrame) -> pd.DataFrame:
+    """The staff as written: a post at another county's code carries no county (ingest derives it)."""
+    out = staff.copy()
+    elsewhere = staff["post_code"].str[:6] != staff["county_code"]
+    elsewhere &= staff["post_code"].isin(UNREGISTERED_POSTS.values())
+    out.loc[elsewhere, "county_code"] = None
+    return out
 
 
 def plant_contracts(rng: np.random.Generator, contracts: pd.DataFrame, unit_cost: Decimal) -> None:
@@ -939,9 +1007,11 @@ def staff_findings(
         if code == city:
             continue
         if code not in towns:
+            # filed under the contract's county (a code outside the register says nothing of where)
+            county = staff.loc[staff["post_code"] == code, "county_code"].iloc[0]
             rows.append(
                 key_row(
-                    "S2", code[:6], "office", code, None, "岗位所在地不在区划名册 / post not in the register"
+                    "S2", county, "office", code, None, "岗位所在地不在区划名册 / post not in the register"
                 )
             )
         elif count.max() > 1:

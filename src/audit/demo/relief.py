@@ -356,9 +356,10 @@ def assign_amounts(
 class Chunk:
     """The payments of one county for one month, as numpy columns.
 
-    ``entry`` is the roll entry paid (-1 for a payment to someone not on the roll) and
+    ``entry`` is the roll entry paid (-1 for a payment to someone not on the roll),
     ``damage`` the data-quality defect written into a row (column -> the text written; a
-    note says what it is).
+    note says what it is) and ``no_county`` the rows written without a county code (ingest
+    attributes them by the roll; ``county`` is where it must file them).
     """
 
     county: str
@@ -372,6 +373,7 @@ class Chunk:
     bank_account: np.ndarray  # S19
     entry: np.ndarray  # int64
     damage: dict[int, dict[str, object]] = field(default_factory=dict)
+    no_county: np.ndarray | None = None  # bool per row; None: every row has its county
 
     def __len__(self) -> int:
         return len(self.payment_id)
@@ -394,6 +396,7 @@ class Extra:
     paid_on: np.datetime64
     bank_account: bytes
     entry: int
+    no_county: bool = False  # written without a county code
 
 
 @dataclass
@@ -405,6 +408,8 @@ class Patches:
     extras: dict[tuple[str, int], list[Extra]] = field(default_factory=dict)
     # (county, month) -> [(roll entry, note, {column: written text or value})]
     damage: dict[tuple[str, int], list[tuple[int, str, dict[str, object]]]] = field(default_factory=dict)
+    # roll entries whose payments are written without a county code, every month
+    no_county: set[int] = field(default_factory=set)
 
     def change(self, county: str, month: int, entry: int, column: str, value: object) -> None:
         """Change one baseline payment."""
@@ -471,7 +476,13 @@ def payment_chunks(
             n = len(cols["entry"])
             stem = int(code) * 10**13 + (202000 + month) * 10**7
             payment_id = (stem + np.arange(1, n + 1, dtype=np.int64)).astype("S19")
-            yield Chunk(code, month, payment_id, damage=damage, **cols)
+            no_county = None
+            if patches.no_county or any(e.no_county for e in extras):
+                no_county = np.r_[
+                    np.isin(entries, sorted(patches.no_county)),
+                    np.array([e.no_county for e in extras], dtype=bool),
+                ]
+            yield Chunk(code, month, payment_id, damage=damage, no_county=no_county, **cols)
 
 
 def _row_of(entries: np.ndarray, entry: int) -> int:

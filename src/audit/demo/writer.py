@@ -500,6 +500,10 @@ class PaymentSink:
             "bank_account": text(chunk.bank_account),
             "county_code": text(np.full(n, chunk.county.encode())),
         }
+        if chunk.no_county is not None:
+            columns["county_code"] = pa.array(
+                np.where(chunk.no_county, None, chunk.county).tolist(), type=pa.string()
+            )
         table = pa.table(columns)
         if self._writer is None:
             self._writer = pq.ParquetWriter(self.path, table.schema)
@@ -518,6 +522,8 @@ class PaymentSink:
             "bank_account": chunk.bank_account.astype("U19").astype(object),
             "county_code": np.full(n, chunk.county, dtype=object),
         }
+        if chunk.no_county is not None:
+            text["county_code"][chunk.no_county] = ""
         for row, d in chunk.damage.items():
             for column, value in d.items():
                 if column != "note":
