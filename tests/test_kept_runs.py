@@ -11,9 +11,11 @@ import pytest
 from audit import inspection, kept_runs
 from audit.exceptions import ParameterError
 from audit.params import load_params
-from audit.store import Store
+from audit.rules import run_rule
+from audit.store import QUALITY_COLUMNS, Store
 from fixtures import PARAMS_FILE
 from fixtures import store_builder as fx
+from fixtures.rule_tables import COUNTY, OTHER, TOWN, frame, one_township, resident_id
 
 
 def test_a_kept_county_run_reads_back_as_it_was_computed(store_place, tmp_path):
@@ -149,3 +151,56 @@ def test_the_roll_up_leaves_out_and_marks_a_county_whose_store_files_are_damaged
     summary = city.overview().html
     assert "以下县（区）的数据存储已损坏，未纳入本汇总" in summary and fx.OTHER_COUNTY in summary
     assert city._kept(kept_runs.CITY) is not None  # the kept run's stamp names the county left out
+
+
+def _two_county_store(path: Path) -> Store:
+    """A store of two counties whose rows join across partitions: a payment of COUNTY to a household
+    on OTHER's roll, and a worker filed in COUNTY posted in OTHER's township, on the roll there."""
+    other_town, worker = "540103001", resident_id(seq="777")
+    frames = {
+        "divisions": frame("divisions", one_township(TOWN), one_township(other_town, "街道", OTHER)),
+        "beneficiaries": frame(
+            "beneficiaries",
+            {"person_id": resident_id(), "household_id": "H1"},
+            {
+                "person_id": resident_id(seq="456"),
+                "household_id": "H9",
+                "division_code": other_town,
+                "county_code": OTHER,
+            },
+            {"person_id": worker, "household_id": "H8", "division_code": other_town, "county_code": OTHER},
+        ),
+        "relief_payments": frame(
+            "relief_payments",
+            {"payment_id": "P1", "person_id": resident_id(), "household_id": "H1"},
+            {
+                "payment_id": "P2",
+                "person_id": resident_id(seq="456"),
+                "household_id": "H9",
+                "amount_yuan": 900.0,
+            },
+        ),
+        "staff": frame("staff", {"staff_id": "A", "id_number": worker, "post_code": other_town}),
+    }
+    writer = Store.create(path)
+    tables = {}
+    for name, data in frames.items():
+        writer.append(name, data)
+        writer.close_table(name)
+        tables[name] = {"rows": len(data), "counties": dict(sorted(writer.counts[name].items()))}
+    writer.commit({"sources": [], "tables": tables}, pd.DataFrame(columns=list(QUALITY_COLUMNS)))
+    return Store.open(path)
+
+
+def test_a_county_run_from_the_store_reads_the_rows_its_joins_need_and_a_report_counts_its_own(tmp_path):
+    store = _two_county_store(tmp_path / "store")
+    params = load_params(PARAMS_FILE)
+    tables = kept_runs.county_tables(store, COUNTY)
+    f5 = run_rule("F5", tables, params, county=COUNTY).findings
+    assert f5[["county_code", "entity_id", "amount_yuan"]].values.tolist() == [[COUNTY, "H9/2020-01", 53.0]]
+    s7 = run_rule("S7", tables, params, county=COUNTY).findings
+    assert s7[["county_code", "entity_id", "township_code"]].values.tolist() == [[COUNTY, "A", "540103001"]]
+    own = kept_runs.county_tables(store, COUNTY, joins=False)
+    assert set(own["beneficiaries"]["county_code"]) == {COUNTY}
+    assert own["divisions"]["division_code"].tolist() == ["540102001"]
+    assert kept_runs.county_tables(store, OTHER)["beneficiaries"]["household_id"].tolist() == ["H9", "H8"]

@@ -246,6 +246,26 @@ def test_f5_a_standard_in_the_parameters_brings_the_programme_in():
     assert run_.results["reason_en"].tolist() == ["1 finding"]
 
 
+def test_f5_a_household_on_another_countys_roll_is_judged_by_that_roll_and_register():
+    # Paid by COUNTY (its own county code), the household on OTHER's roll in a street office of
+    # OTHER's register: COUNTY's run reads that roll row and that division across partitions.
+    other_town = "540103001"
+    tables = {
+        "relief_payments": payments({"household_id": "H9", "amount_yuan": 900.0}),
+        "beneficiaries": frame(
+            "beneficiaries",
+            {"person_id": ONE, "household_id": "H9", "division_code": other_town, "county_code": OTHER},
+        ),
+        "divisions": frame("divisions", one_township(TOWN), one_township(other_town, "街道", OTHER)),
+    }
+    f = run("F5", county=COUNTY, **tables).findings
+    assert f[["county_code", "entity_id", "township_code", "amount_yuan"]].values.tolist() == [
+        [COUNTY, "H9/2020-01", other_town, 53.0]  # 900 paid, 847 for a household of one
+    ]
+    assert run("F5", county=OTHER, **tables).findings.empty  # OTHER paid nothing
+    assert run("F1", county=COUNTY, **tables).findings["entity_id"].tolist() == ["P1"]  # not on COUNTY's roll
+
+
 # F6 ------------------------------------------------------------------------------------------
 
 
@@ -271,6 +291,26 @@ def test_f6_clean_when_no_employee_is_on_the_roll():
     assert found(
         "F6", beneficiaries=roll, public_employees=frame("public_employees", {"person_id": TWO})
     ).empty
+
+
+def test_f6_a_public_employee_on_two_counties_rolls_is_found_in_each_with_its_own_payments():
+    roll = frame(
+        "beneficiaries",
+        {"person_id": ONE, "household_id": "H1"},
+        {"person_id": ONE, "household_id": "H9", "division_code": "540103001", "county_code": OTHER},
+    )
+    pay = payments(
+        {"household_id": "H1", "amount_yuan": 500.0},
+        {"household_id": "H9", "amount_yuan": 400.0, "county_code": OTHER},
+    )
+    tables = {
+        "beneficiaries": roll,
+        "relief_payments": pay,
+        "public_employees": frame("public_employees", {"person_id": ONE}),
+    }
+    for county, paid in ((COUNTY, 500.0), (OTHER, 400.0)):
+        f = run("F6", county=county, **tables).findings
+        assert f[["county_code", "entity_id", "amount_yuan"]].values.tolist() == [[county, ONE, paid]]
 
 
 # F7 ------------------------------------------------------------------------------------------

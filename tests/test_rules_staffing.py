@@ -342,3 +342,38 @@ def test_s2_overlap_before_the_audit_year_does_not_count():
         {"staff_id": "B", "hired_on": "2019-06-01"},
     )
     assert found("S2", divisions=towns(TOWN), staff=staff).empty
+
+
+# Across partitions ----------------------------------------------------------------------------
+
+
+def test_s6_a_worker_filed_in_another_countys_partition_is_found_once_where_filed():
+    # Posted in a township of OTHER, so filed there; paid under COUNTY's contract HT-1.
+    staff = frame("staff", {"staff_id": "A", "county_code": OTHER, "post_code": OTHER_TOWN})
+    tables = {
+        "staff": staff,
+        "contracts": frame("contracts", {}),
+        "public_employees": frame("public_employees", {"person_id": resident_id()}),
+    }
+    assert run("S6", county=COUNTY, **tables).findings.empty  # COUNTY reads the worker for C7 only
+    f = run("S6", county=OTHER, **tables).findings
+    assert f[["county_code", "entity_id", "township_code"]].values.tolist() == [[OTHER, "A", OTHER_TOWN]]
+
+
+def test_s7_the_roll_of_a_post_in_another_countys_partition():
+    # Filed under COUNTY (its own county code), posted in OTHER's township, on OTHER's roll there
+    # with another member of the household.
+    staff = frame("staff", {"staff_id": "A", "county_code": COUNTY, "post_code": OTHER_TOWN})
+    roll = frame(
+        "beneficiaries",
+        {"person_id": resident_id(), "household_id": "H9", "division_code": OTHER_TOWN, "county_code": OTHER},
+        {"person_id": resident_id(seq="456"), "household_id": "H9", "division_code": OTHER_TOWN,
+         "county_code": OTHER},
+        {"person_id": resident_id(seq="789"), "household_id": "H8", "division_code": OTHER_TOWN,
+         "county_code": OTHER},
+    )  # fmt: skip
+    tables = {"staff": staff, "beneficiaries": roll}
+    f = run("S7", county=COUNTY, **tables).findings
+    assert f[["county_code", "entity_id", "township_code"]].values.tolist() == [[COUNTY, "A", OTHER_TOWN]]
+    assert evidence(f)["household_members_on_roll"] == 2
+    assert run("S7", county=OTHER, **tables).findings.empty  # the worker is COUNTY's: found once

@@ -341,14 +341,22 @@ class CountyInspection(_Inspection):
 
     @functools.cached_property
     def tables(self) -> Mapping[str, pd.DataFrame | None]:
-        """Every table of the contract for this county (reference lists whole); None if not supplied."""
-        return kept_runs.county_tables(self.store, self.county)
+        """Every table of the contract for this county (reference lists whole); None if not supplied.
+
+        Only the county's own rows: the rows of other partitions the rules join are read for a
+        rule run (:attr:`run`), never counted here.
+        """
+        return kept_runs.county_tables(self.store, self.county, joins=False)
 
     @functools.cached_property
     def run(self) -> Any:
         """The county's rule run, every area (``.findings`` and ``.results``): the batch's, or run here."""
         kept = self._kept(self.county)
-        return kept if kept is not None else kept_runs.run_county(self.tables, self.params, self.county)
+        if kept is not None:
+            return kept
+        return kept_runs.run_county(
+            kept_runs.county_tables(self.store, self.county), self.params, self.county
+        )
 
     def findings(self, area: str | None = None) -> pd.DataFrame:
         """The county's findings (full values: for the register, not for display)."""

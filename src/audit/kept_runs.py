@@ -32,7 +32,7 @@ from audit.exceptions import ParameterError
 from audit.findings import combine_registers, read_register, write_register
 from audit.params import Params, load_params, params_digest
 from audit.rules import RuleRun, run_rules
-from audit.rules.tables import JOINS
+from audit.rules.tables import JOINS, joined_rows
 from audit.store import MANIFEST, Store
 
 FOLDER = "rules"
@@ -46,12 +46,15 @@ class Tables(Mapping[str, "pd.DataFrame | None"]):
     """The contract's tables for some counties of a store, each read when first asked for.
 
     Reference lists are read whole. A table the store lacks is None. A chart needs two tables
-    of ten, so a notebook reads only what it shows.
+    of ten, so a notebook reads only what it shows. With ``joins`` (for a rule run), a table
+    of ``JOINS`` also holds the rows of other partitions its joins need, which the rules'
+    partition keeps apart; without, only the counties' own rows (what a report counts).
     """
 
-    def __init__(self, store: Store, counties: list[str] | None) -> None:
+    def __init__(self, store: Store, counties: list[str] | None, *, joins: bool = True) -> None:
         self.store = store
         self.counties = counties
+        self.joins = joins
         self._read: dict[str, pd.DataFrame | None] = {}
 
     def __getitem__(self, name: str) -> pd.DataFrame | None:
@@ -59,21 +62,27 @@ class Tables(Mapping[str, "pd.DataFrame | None"]):
             raise KeyError(name)
         if name not in self._read:
             whole = TABLES[name].reference or self.counties is None
-            if not whole and name in JOINS and self.store.has(name):
+            if not whole and self.joins and name in JOINS and self.store.has(name):
                 self._read[name] = self._joined(name)
             else:
                 self._read[name] = self.store.read(name, None if whole else self.counties)
         return self._read[name]
 
     def _joined(self, name: str) -> pd.DataFrame:
-        """The counties' rows of ``name`` and the rows of other partitions their joins need (``JOINS``)."""
-        every = self.store.read(name)  # the tables joined across partitions are small (staff)
-        other, column = JOINS[name]
-        mine = every["county_code"].isin(self.counties).to_numpy(dtype=bool)
-        theirs = self[other]
-        if theirs is not None:
-            mine = mine | every[column].isin(theirs[column]).to_numpy(dtype=bool)
-        return every if mine.all() else every.loc[mine].reset_index(drop=True)
+        """The counties' rows of ``name`` and the rows of other partitions their joins need (``JOINS``).
+
+        The join columns are read first, city-wide; then only the partitions holding wanted
+        rows (a roll of millions is not read whole for the few households another county paid).
+        """
+        joins = JOINS[name]
+        index = self.store.read(name, columns=sorted({j.column for j in joins} | {"county_code"}))
+        foreign = ~index["county_code"].isin(self.counties).to_numpy(dtype=bool)
+        others = {j.other: self[j.other] for j in joins if j.other != name}
+        keep = ~foreign | joined_rows(index, foreign, joins, others, {}, name)
+        counties = sorted(set(index.loc[keep, "county_code"]) | set(self.counties))
+        rows = self.store.read(name, counties)  # partitions in county order, as ``index``
+        keep = keep[index["county_code"].isin(counties).to_numpy(dtype=bool)]
+        return rows if keep.all() else rows.loc[keep].reset_index(drop=True)
 
     def __iter__(self) -> Iterator[str]:
         return iter(TABLES)
@@ -82,9 +91,12 @@ class Tables(Mapping[str, "pd.DataFrame | None"]):
         return len(TABLES)
 
 
-def county_tables(store: Store, county: str) -> Tables:
-    """Every table of the contract for one county (reference lists whole), read when first used."""
-    return Tables(store, [county])
+def county_tables(store: Store, county: str, *, joins: bool = True) -> Tables:
+    """Every table of the contract for one county (reference lists whole), read when first used.
+
+    ``joins``: with the rows of other partitions the rules' joins need (for a rule run).
+    """
+    return Tables(store, [county], joins=joins)
 
 
 def city_tables(store: Store, excluded: Collection[str] = ()) -> Tables:
@@ -94,7 +106,8 @@ def city_tables(store: Store, excluded: Collection[str] = ()) -> Tables:
     """
     if not excluded:
         return Tables(store, None)
-    return Tables(store, [c for c in store.counties() if c not in set(excluded)])
+    # every readable county at once: the rules' partition joins among them (none reaches a damaged one)
+    return Tables(store, [c for c in store.counties() if c not in set(excluded)], joins=False)
 
 
 def run_county(tables: Mapping[str, pd.DataFrame | None], params: Params, county: str) -> RuleRun:

@@ -15,7 +15,8 @@ Interpretations (they fix what the demo's answer key expects):
 - F5: per household, programme and period, paid against the monthly standard (urban in a
   street office 街道, rural in a township or town 乡/镇) x the roll's household_size,
   compared in units of amount_tolerance_yuan (the fen); one finding per household and
-  period, its excess summed over programmes.
+  period, its excess summed over programmes. A household this county paid that is on
+  another county's roll is judged by that roll and that county's register.
 - F6: every person on the roll in a household that has a public employee on the roll.
 - F7: one account paid for two or more households; the amount is all that account received. In
   the city: an account paid for households of two or more counties, one row per county, its
@@ -402,7 +403,9 @@ def _standards_fen(p: Params) -> tuple[dict[tuple[str, str], int], list[str]]:
 )
 def paid_above_standard(t: Tables, p: Params) -> Outcome:
     """Per household and period, payments above the monthly standard x household size."""
-    pay, roll, d = t["relief_payments"], t["beneficiaries"], t["divisions"]
+    pay = t["relief_payments"]
+    # a household this county paid may be on another county's roll, its township in that register
+    roll, d = t.with_joined("beneficiaries", new="household_id"), t.with_joined("divisions")
     standards, lacking = _standards_fen(p)
     notes_zh = [f"未对{x}运行：参数中无保障标准" for x in lacking]
     notes_en = [f"not run for {x}: no standard in the parameters" for x in lacking]

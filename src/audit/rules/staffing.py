@@ -15,7 +15,8 @@ Interpretations (they fix what the demo's answer key expects):
   person = the ID number); the city part does the same across counties, one row per county.
 - S6 and S7 match the staff member's ID number: S6 against the public-employee list (any
   entry), S7 against the roll in the township of the post (the staff member is on the roll,
-  so their household is).
+  so their household is), read across partitions when the post is another county's. Both
+  are found in the staff member's county of record.
 - S8 also flags a township of the register (when supplied) with no row in the offices table.
 - S10 measures a vacancy from the day after a post ends (the latest end so far at the office)
   to the day before the next hire, or to the audit year's end when nobody followed; the wait
@@ -475,7 +476,8 @@ def staff_public_employee(t: Tables, p: Params) -> pd.DataFrame:
 )
 def staff_on_own_roll(t: Tables, p: Params) -> pd.DataFrame:
     """Staff whose ID number is on the roll of the township where they work."""
-    s, b = t["staff"], t["beneficiaries"]
+    # the post's township may be another county's: its roll rows (and their households) are joined
+    s, b = t["staff"], t.with_joined("beneficiaries")
     m = s.merge(
         b[["person_id", "household_id", "division_code", "programme"]],
         left_on=["id_number", "post_code"],

@@ -3,7 +3,8 @@
 A county run gets the county's partition of every submitted table and the whole of each
 reference list (deaths, public employees, vehicles, ...), and, apart (:attr:`Tables.joined`),
 the rows of other counties' partitions its joins need (:data:`JOINS`: a worker filed under
-the county of their post, paid under this county's contract); the city run gets everything.
+the county of their post, paid under this county's contract; the roll row and township of a
+household this county paid; the roll of a worker's post); the city run gets everything.
 An empty table is supplied (the rules run and may be clean); a table that is None is missing
 (the rules that need it say "not run").
 """
@@ -11,17 +12,49 @@ An empty table is supplied (the rules run and may be clean); a table that is Non
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from audit.datacontract import TABLES
 from audit.exceptions import InputError
 
-JOINS: dict[str, tuple[str, str]] = {"staff": ("contracts", "contract_id")}
-"""Rows a county's run reads from other partitions: table -> (this county's table they join, the column).
+
+class Join(NamedTuple):
+    """Rows of a table in other partitions whose ``column`` holds a value of ``other``'s ``other_column``.
+
+    ``other``'s rows are this county's, with those it joined itself when it comes earlier in
+    :data:`JOINS` (or the rows found so far, when ``other`` is the table itself).
+    """
+
+    other: str
+    column: str
+    other_column: str = ""  # default: ``column``
+
+    @property
+    def key(self) -> str:
+        """The column of ``other`` matched."""
+        return self.other_column or self.column
+
+
+JOINS: dict[str, tuple[Join, ...]] = {
+    "staff": (Join("contracts", "contract_id"),),
+    "beneficiaries": (
+        Join("relief_payments", "household_id"),
+        Join("staff", "person_id", "id_number"),
+        Join("beneficiaries", "household_id"),
+    ),
+    "divisions": (Join("beneficiaries", "division_code"),),
+}
+"""Rows a county's run reads from other partitions (:attr:`Tables.joined`), table by table, in order.
 
 Staff are filed under the county of their post (S1/S2/S10 judge posts), but the county whose
-contract pays them counts them for C3/C7/C8.
+contract pays them counts them for C3/C7/C8. A household this county paid may be on another
+county's roll (F5 judges the payment by that roll's household size and that register's
+township); a worker filed here may be on the roll of a post in another county (S7); the rest
+of such a household comes with it. Rules that judge this county's own rows (F1: "on this
+county's roll") read ``t[name]``; those that need the joined rows read :meth:`Tables.with_joined`.
 """
 
 # Nouns for "not run: no ... supplied" / "未运行：未提供……".
@@ -145,10 +178,16 @@ class Tables(Mapping[str, pd.DataFrame | None]):
     def __len__(self) -> int:
         return len(self._frames)
 
-    def with_joined(self, name: str) -> pd.DataFrame:
-        """Table ``name`` with the rows of other partitions joined to this county's (see :data:`JOINS`)."""
+    def with_joined(self, name: str, new: str | None = None) -> pd.DataFrame:
+        """Table ``name`` with the rows of other partitions joined to this county's (see :data:`JOINS`).
+
+        ``new``: only joined rows whose value of that column no row of this county has (a
+        household number another county's roll reuses does not change this county's household).
+        """
         frame = self[name]
         extra = self.joined.get(name)
+        if extra is not None and new is not None:
+            extra = extra.loc[~extra[new].isin(frame[new]).to_numpy(dtype=bool)]
         return frame if extra is None or extra.empty else pd.concat([frame, extra], ignore_index=True)
 
     def missing(self, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -173,13 +212,41 @@ class Tables(Mapping[str, pd.DataFrame | None]):
                 mine = (frame["county_code"] == county).to_numpy(dtype=bool, na_value=False)
                 # a store's county partition is all one county: no copy of a million rows then
                 parts[name] = frame if mine.all() else frame.loc[mine].reset_index(drop=True)
-        joined = {}
-        for name, (other, column) in JOINS.items():
-            frame, mine = self._frames.get(name), parts.get(other)
-            if frame is None or mine is None:
+        joined: dict[str, pd.DataFrame] = {}
+        for name, joins in JOINS.items():
+            frame = self._frames.get(name)
+            if frame is None:
                 continue
             foreign = ~(frame["county_code"] == county).to_numpy(dtype=bool, na_value=False)
-            foreign &= frame[column].isin(mine[column]).to_numpy(dtype=bool)
-            if foreign.any():
-                joined[name] = frame.loc[foreign].reset_index(drop=True)
+            wanted = joined_rows(frame, foreign, joins, parts, joined, name)
+            if wanted.any():
+                joined[name] = frame.loc[wanted].reset_index(drop=True)
         return Tables(parts, county=county, joined=joined)
+
+
+def joined_rows(
+    frame: pd.DataFrame,
+    foreign: np.ndarray,
+    joins: tuple[Join, ...],
+    parts: Mapping[str, pd.DataFrame | None],
+    joined: Mapping[str, pd.DataFrame],
+    name: str,
+) -> np.ndarray:
+    """Which ``foreign`` rows of table ``name`` (``frame``) its ``joins`` need, given this county's ``parts``.
+
+    ``joined``: the rows other tables joined so far (they join on too). Shared by the in-memory
+    partition and the store's reader (:mod:`audit.kept_runs`), so both join the same rows.
+    """
+    wanted = np.zeros(len(frame), dtype=bool)
+    for join in joins:
+        if join.other == name:  # the table on itself: this county's rows and those found so far
+            keys = frame.loc[~foreign | wanted, join.key]
+        else:
+            mine = parts.get(join.other)
+            if mine is None:
+                continue
+            keys = mine[join.key]
+            if join.other in joined:
+                keys = pd.concat([keys, joined[join.other][join.key]], ignore_index=True)
+        wanted |= frame[join.column].isin(keys.dropna().unique()).to_numpy(dtype=bool, na_value=False)
+    return wanted & foreign
