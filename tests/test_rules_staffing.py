@@ -377,3 +377,33 @@ def test_s7_the_roll_of_a_post_in_another_countys_partition():
     assert f[["county_code", "entity_id", "township_code"]].values.tolist() == [[COUNTY, "A", OTHER_TOWN]]
     assert evidence(f)["household_members_on_roll"] == 2
     assert run("S7", county=OTHER, **tables).findings.empty  # the worker is COUNTY's: found once
+
+
+def test_the_post_rules_judge_a_worker_filed_in_another_county_where_the_post_is():
+    # A is filed under COUNTY (its own county code) but posted in OTHER's township until March;
+    # C, filed in OTHER, follows there in May. COUNTY's own office is covered by B all year.
+    staff = frame(
+        "staff",
+        {"staff_id": "A", "county_code": COUNTY, "post_code": OTHER_TOWN, "left_on": "2020-03-31"},
+        {"staff_id": "B"},
+        {"staff_id": "C", "county_code": OTHER, "post_code": OTHER_TOWN, "hired_on": "2020-05-01"},
+    )
+    divisions = frame("divisions", one_township(TOWN), one_township(OTHER_TOWN, "街道", OTHER))
+    tables = {"staff": staff, "divisions": divisions}
+    for rule in ("S1", "S2", "S10"):  # the post is in the register, and COUNTY's office is covered
+        assert run(rule, county=COUNTY, **tables).findings.empty, rule
+    s1 = run("S1", county=OTHER, **tables).findings
+    assert s1[["county_code", "entity_id"]].values.tolist() == [[OTHER, OTHER_TOWN]]
+    assert evidence(s1)["uncovered_months"] == ["2020-04"]  # A covered January to March
+    assert evidence(s1)["staff"] == ["A", "C"]
+    assert run("S10", county=OTHER, **tables).findings.empty  # 30 days between A and C
+    twice = frame(
+        "staff",
+        {"staff_id": "A", "county_code": COUNTY, "post_code": OTHER_TOWN},
+        {"staff_id": "B"},
+        {"staff_id": "C", "county_code": OTHER, "post_code": OTHER_TOWN},
+    )
+    s2 = run("S2", county=OTHER, staff=twice, divisions=divisions).findings
+    assert s2[["county_code", "entity_id"]].values.tolist() == [[OTHER, OTHER_TOWN]]
+    assert evidence(s2)["concurrent_pairs"] == [["A", "C"]]
+    assert run("S2", county=COUNTY, staff=twice, divisions=divisions).findings.empty

@@ -77,7 +77,16 @@ class Tables(Mapping[str, "pd.DataFrame | None"]):
         joins = JOINS[name]
         index = self.store.read(name, columns=sorted({j.column for j in joins} | {"county_code"}))
         foreign = ~index["county_code"].isin(self.counties).to_numpy(dtype=bool)
-        others = {j.other: self[j.other] for j in joins if j.other != name}
+        order = list(JOINS)
+        # A table joined earlier in JOINS comes with its joined rows, one joined later with its
+        # own only, as in the rules' partition: the joins run in order, never round in a circle.
+        others = {
+            j.other: self[j.other]
+            if j.other not in JOINS or order.index(j.other) < order.index(name)
+            else self.store.read(j.other, self.counties)
+            for j in joins
+            if j.other != name
+        }
         keep = ~foreign | joined_rows(index, foreign, joins, others, {}, name)
         counties = sorted(set(index.loc[keep, "county_code"]) | set(self.counties))
         rows = self.store.read(name, counties)  # partitions in county order, as ``index``

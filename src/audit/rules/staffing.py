@@ -18,6 +18,9 @@ Interpretations (they fix what the demo's answer key expects):
   so their household is), read across partitions when the post is another county's. Both
   are found in the staff member's county of record.
 - S8 also flags a township of the register (when supplied) with no row in the offices table.
+- S1, S2 and S10 judge a post where it is: a worker filed in another county's partition but
+  posted at a township of this county's register is judged here, and one filed here but
+  posted at another county's township is judged there (its township is in the register).
 - S10 measures a vacancy from the day after a post ends (the latest end so far at the office)
   to the day before the next hire, or to the audit year's end when nobody followed; the wait
   for an office's first hire is S1's, not S10's.
@@ -45,6 +48,27 @@ _FAR = np.datetime64("9999-12-31", "us")  # "still in post": an open end that so
 
 def _townships(d: pd.DataFrame) -> pd.DataFrame:
     return d.loc[d["level"] == "township"]
+
+
+def _posted_here(t: Tables) -> pd.DataFrame:
+    """The staff the post rules (S1/S2/S10) judge in this run: those posted here, wherever filed.
+
+    This partition's rows less those posted at another county's township (judged there), and
+    the rows of other partitions posted at this county's townships (joined: ``JOINS``).
+    """
+    staff = t["staff"]
+    divisions = t.get("divisions")
+    if divisions is None:
+        return staff
+    own = set(_townships(divisions)["division_code"].tolist())
+    elsewhere = set(_townships(t.with_joined("divisions"))["division_code"].tolist()) - own
+    mine = staff.loc[~staff["post_code"].isin(elsewhere).to_numpy(dtype=bool)]
+    extra = t.joined.get("staff")
+    if extra is not None:
+        theirs = extra.loc[extra["post_code"].isin(own).to_numpy(dtype=bool)]
+        if len(theirs):
+            mine = pd.concat([mine, theirs], ignore_index=True)
+    return mine
 
 
 def _ends(s: pd.DataFrame) -> pd.Series:
@@ -100,7 +124,7 @@ def office_uncovered(t: Tables, p: Params) -> pd.DataFrame:
     offices = _townships(t["divisions"])[["division_code", "county_code"]].drop_duplicates("division_code")
     if offices.empty:
         return no_findings()
-    staff = t["staff"]
+    staff = _posted_here(t)
     days = days_in_post(staff.loc[staff["post_code"].isin(offices["division_code"])], p.audit_year)
     days = days.drop_duplicates(["post_code", "day"])
     days["month"] = days["day"].dt.strftime("%Y-%m")
@@ -160,8 +184,9 @@ def office_uncovered(t: Tables, p: Params) -> pd.DataFrame:
 )
 def office_overstaffed(t: Tables, p: Params) -> pd.DataFrame:
     """Two staff concurrently at one office, or a post at a code the register does not have."""
-    staff, city = t["staff"], p.city_code
-    known = set(_townships(t["divisions"])["division_code"].tolist()) | {city}
+    staff, city = _posted_here(t), p.city_code
+    # a post at another county's township is in the register (that county judges it)
+    known = set(_townships(t.with_joined("divisions"))["division_code"].tolist()) | {city}
     township_staff = staff.loc[staff["post_code"] != city]
     pairs = _concurrent_pairs(township_staff, "post_code", p.audit_year)
     unknown = staff.loc[~staff["post_code"].isin(known)]
@@ -175,6 +200,8 @@ def office_overstaffed(t: Tables, p: Params) -> pd.DataFrame:
     at = staff.loc[staff["post_code"].isin(offices)]
     who = at.groupby("post_code")["staff_id"].agg(lambda s: sorted(s.tolist()))
     county = at.drop_duplicates("post_code").set_index("post_code")["county_code"]
+    if t.county is not None:  # the office is this county's, whoever's partition its staff are in
+        county = pd.Series(t.county, index=county.index)
     cited = grouped_sources(at, "staff", "post_code")
     unknown_set = set(unknown["post_code"].tolist())
     evidence, zh, en = [], [], []
@@ -657,7 +684,7 @@ def plan_vs_register(t: Tables, p: Params) -> pd.DataFrame:
 )
 def post_vacant_too_long(t: Tables, p: Params) -> pd.DataFrame:
     """Per office, vacancies (after a post ends, until the next hire or year end) over the allowed days."""
-    s = t["staff"]
+    s = _posted_here(t)
     s = s.loc[(s["post_code"] != p.city_code) & s["hired_on"].notna()]
     if s.empty:
         return no_findings()
@@ -698,6 +725,8 @@ def post_vacant_too_long(t: Tables, p: Params) -> pd.DataFrame:
         include_groups=False,
     )
     county = per["county_code"].first()
+    if t.county is not None:  # the office is this county's, whoever's partition its staff are in
+        county = pd.Series(t.county, index=county.index)
     codes = longest.index.to_series()
     allowed = p.purchase.allowed_vacancy_days
     return finding_rows(

@@ -39,20 +39,23 @@ class Join(NamedTuple):
 
 
 JOINS: dict[str, tuple[Join, ...]] = {
-    "staff": (Join("contracts", "contract_id"),),
+    "staff": (Join("contracts", "contract_id"), Join("divisions", "post_code", "division_code")),
     "beneficiaries": (
         Join("relief_payments", "household_id"),
         Join("staff", "person_id", "id_number"),
         Join("beneficiaries", "household_id"),
     ),
-    "divisions": (Join("beneficiaries", "division_code"),),
+    "divisions": (Join("beneficiaries", "division_code"), Join("staff", "division_code", "post_code")),
 }
 """Rows a county's run reads from other partitions (:attr:`Tables.joined`), table by table, in order.
 
-Staff are filed under the county of their post (S1/S2/S10 judge posts), but the county whose
-contract pays them counts them for C3/C7/C8. A household this county paid may be on another
-county's roll (F5 judges the payment by that roll's household size and that register's
-township); a worker filed here may be on the roll of a post in another county (S7); the rest
+Staff are filed under the county of their post, but the county whose contract pays them
+counts them for C3/C7/C8; a worker filed elsewhere (by their own county code or sheet) but
+posted at this county's township is judged here by the post rules (S1/S2/S10), and the
+township of a post of this county's staff in another county's register is known. A household
+this county paid may be on another county's roll (F5 judges the payment by that roll's
+household size and that register's township); a worker filed here may be on the roll of a
+post in another county (S7); the rest
 of such a household comes with it. Rules that judge this county's own rows (F1: "on this
 county's roll") read ``t[name]``; those that need the joined rows read :meth:`Tables.with_joined`.
 """
