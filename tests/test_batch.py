@@ -65,7 +65,8 @@ def _wait_for(condition, seconds: float, what: str) -> None:
 
 def _findings_bytes(run_dir: Path) -> dict[str, bytes]:
     """Every findings file of a run (combined and per unit), by path in the run folder."""
-    files = [*run_dir.glob("findings.*"), *run_dir.glob("*/findings-*")]
+    files = [*run_dir.glob("findings-masked.*"), *run_dir.glob("restricted/findings.*")]
+    files += run_dir.glob("restricted/*/findings-*")
     return {p.relative_to(run_dir).as_posix(): p.read_bytes() for p in sorted(files)}
 
 
@@ -118,13 +119,20 @@ def test_a_batch_audits_every_county_into_one_run_folder(reference):
         assert f'id="unit-{county}"' in index and f'href="{county}/report.html"' in index
     assert 'id="unit-city"' in index and "全市汇总" in index
     # the combined register is every county's findings plus the roll-up's cross-county ones
-    parts = [pd.read_parquet(p) for p in sorted(run_dir.glob("*/findings-*.parquet"))]
+    parts = [pd.read_parquet(p) for p in sorted(run_dir.glob("restricted/*/findings-*.parquet"))]
     union = pd.concat(parts, ignore_index=True)
-    combined = pd.read_parquet(run_dir / "findings.parquet")
+    combined = pd.read_parquet(run_dir / "restricted" / "findings.parquet")
     key = ["rule_id", "entity_type", "entity_id", "county_code"]
     assert len(combined) == len(union) == 4
     assert sorted(map(tuple, combined[key].to_numpy())) == sorted(map(tuple, union[key].to_numpy()))
-    assert (run_dir / "findings.csv").is_file() and (run_dir / "findings.xlsx").is_file()
+    assert (run_dir / "restricted" / "findings.csv").is_file()
+    assert (run_dir / "restricted" / "findings.xlsx").is_file()
+    assert not list(run_dir.glob("*/findings-*"))  # a unit's register is restricted too
+    # the reviewers' list: every finding, masked; the index links it and nothing restricted
+    masked = pd.read_csv(run_dir / "findings-masked.csv", dtype=str)
+    assert list(masked.columns) == list(combined.columns) and len(masked) == 4
+    assert 'href="findings-masked.csv"' in index and 'href="findings-masked.xlsx"' in index
+    assert "restricted/" in index and 'href="restricted' not in index
     # progress off a terminal is plain lines
     lines = reference.stderr.splitlines()
     assert lines[0] == "audit batch: 10 jobs for 2 counties"
@@ -141,7 +149,9 @@ def test_the_manifest_records_provenance(reference):
     manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
     outputs = {o["path"]: o for o in manifest["outputs"]}
     assert outputs["540102/report.html"]["sha256"] == sha256_file(run_dir / "540102" / "report.html")
-    assert {"findings.parquet", "findings.csv", "findings.xlsx", "city/findings-city.parquet"} <= set(outputs)
+    restricted = {"findings.parquet", "findings.csv", "findings.xlsx", "city/findings-city.parquet"}
+    assert {f"restricted/{p}" for p in restricted} <= set(outputs)
+    assert {"findings-masked.csv", "findings-masked.xlsx"} <= set(outputs)
     assert "index.html" not in outputs and "manifest.json" not in outputs
     inputs = {(i["root"], i["path"]) for i in manifest["inputs"]}
     assert {("params", "lhasa-2020.yaml"), ("notebooks", "relief.ipynb"), ("store", "fixture.json")} <= inputs
@@ -157,7 +167,7 @@ def test_the_manifest_records_provenance(reference):
     assert not (run_dir / "540104").exists()
     assert len(manifest["jobs"]) == 10 and all(j["seconds"] > 0 for j in manifest["jobs"])
     # times live in the manifest only: the findings say nothing of when or where they were made
-    for path in run_dir.glob("findings.*"):
+    for path in [*run_dir.glob("restricted/findings.*"), *run_dir.glob("findings-masked.*")]:
         text = path.read_bytes().decode("utf-8", "replace")
         assert "reference" not in text and manifest["started_utc"][:10] not in text
 
@@ -238,7 +248,7 @@ def test_failures_stay_in_their_county_and_show_in_the_index(tmp_path):
     assert all("540102199001011234" not in t and "6217000000001234" not in t for t in kept)
     assert all("540102********1234" in t and "************1234" in t for t in kept)
     # the findings of the notebooks that did run are kept
-    register = pd.read_parquet(run_dir / "findings.parquet")
+    register = pd.read_parquet(run_dir / "restricted" / "findings.parquet")
     assert sorted(register["entity_id"]) == ["HT-1", "HT-9", "P-1", "S-7"]
     assert "counties 1 done, 2 failed, 0 remaining" in stream.getvalue()
     assert verify(run_dir).ok
@@ -280,7 +290,7 @@ def test_a_killed_batch_resumes_to_byte_identical_findings(reference):
     assert skipped == finished_before
     assert _findings_bytes(out / "killed") == _findings_bytes(reference.run_dir)
     # the combined register's three files, one per county area, the roll-up's
-    assert len(_findings_bytes(reference.run_dir)) == 3 + 2 * 3 + 1
+    assert len(_findings_bytes(reference.run_dir)) == 3 + 2 + 2 * 3 + 1  # restricted, masked, each unit's
     assert verify(out / "killed").ok
 
 
@@ -329,12 +339,17 @@ def test_the_demo_audited_by_the_real_notebooks(tmp_path):
         assert (run_dir / unit / "report.html").is_file()
         assert f'id="unit-{unit}"' in index
     county_parts = [
-        pd.read_parquet(p) for c in counties for p in sorted((run_dir / c).glob("findings-*.parquet"))
+        pd.read_parquet(p)
+        for c in counties
+        for p in sorted((run_dir / "restricted" / c).glob("findings-*.parquet"))
     ]
-    cross_county = pd.read_parquet(run_dir / "city" / "findings-city.parquet")
+    cross_county = pd.read_parquet(run_dir / "restricted" / "city" / "findings-city.parquet")
+    for unit in (*counties, "city"):  # each unit's kept rule run holds full values: restricted
+        assert (run_dir / "restricted" / unit / "rules" / "stamp.json").is_file()
+        assert not (run_dir / unit / "rules").exists()
     assert len(cross_county) > 0  # the demo plants city-wide and cross-county anomalies
     union = pd.concat([*county_parts, cross_county], ignore_index=True)
-    combined = pd.read_parquet(run_dir / "findings.parquet")
+    combined = pd.read_parquet(run_dir / "restricted" / "findings.parquet")
     key = ["rule_id", "entity_type", "entity_id", "county_code"]
     assert len(combined) == len(union)
     assert sorted(map(tuple, combined[key].to_numpy())) == sorted(map(tuple, union[key].to_numpy()))

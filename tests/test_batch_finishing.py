@@ -9,6 +9,7 @@ import pandas as pd
 from audit import batch
 from audit.manifest import FileRecord
 from audit.progress import LogProgress
+from audit.runfolder import RESTRICTED
 from fixtures.batch_builder import Sink as _Sink
 from fixtures.batch_builder import (
     options,
@@ -22,6 +23,7 @@ def _same_finding_everywhere(job: batch.Job) -> batch.JobResult:
 
     folder = job.run_dir / job.unit
     if job.kind == "report":
+        folder.mkdir(parents=True, exist_ok=True)
         (folder / "report.html").write_text("<h1>report</h1>", encoding="utf-8")
         written = [folder / "report.html"]
     else:
@@ -30,7 +32,8 @@ def _same_finding_everywhere(job: batch.Job) -> batch.JobResult:
             "county_code": "540102",
             "amount_yuan": 1.0,
         }
-        written = list(write_register(pd.DataFrame([row]), folder, f"findings-{job.area}").values())
+        registers = job.run_dir / RESTRICTED / job.unit  # where the worker commits a unit's register
+        written = list(write_register(pd.DataFrame([row]), registers, f"findings-{job.area}").values())
     outputs = tuple(FileRecord.of(p, job.run_dir) for p in written)
     return batch.JobResult(job.key, "ok", outputs=outputs, fingerprint=job.fingerprint, seconds=0.1)
 
@@ -49,4 +52,6 @@ def test_findings_that_cannot_be_combined_still_leave_an_index(tmp_path, capsys)
     assert "Combined findings register not written" in (summary.run_dir / "index.html").read_text(
         encoding="utf-8"
     )
-    assert not (summary.run_dir / "findings.parquet").exists()
+    assert manifest["findings_masked"] == []
+    assert not (summary.run_dir / "restricted" / "findings.parquet").exists()
+    assert not (summary.run_dir / "findings-masked.csv").exists()

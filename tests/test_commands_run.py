@@ -111,13 +111,10 @@ def test_a_run_writes_the_report_and_fail_on_turns_findings_into_exit_1(store, t
     assert code == 1  # C8 is high
     folder = out / "540102"
     assert f"report: {folder / 'report.html'}" in printed and "--fail-on high" in printed
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "contracts.ipynb",
-        "findings-C.csv",
-        "findings-C.parquet",
-        "report.html",
-        "results-C.parquet",
-    ]
+    assert sorted(p.name for p in folder.iterdir()) == ["contracts.ipynb", "report.html", "results-C.parquet"]
+    restricted = out / "restricted" / "540102"  # the register keeps full personal data: apart
+    assert sorted(p.name for p in restricted.iterdir()) == ["findings-C.csv", "findings-C.parquet"]
+    assert f"findings (restricted, full personal data): {restricted / 'findings-C.parquet'}" in printed
     html = (folder / "report.html").read_text(encoding="utf-8")
     assert "cli-1" in html and "支付金额超过合同金额（C8，高）" in html
     assert html.count("<figure>") == 1  # the contracts chart only: one area notebook ran

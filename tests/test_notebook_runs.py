@@ -118,10 +118,13 @@ def test_a_county_run_writes_notebooks_report_and_findings(tmp_path_factory):
     assert result.reports["pdf"].stat().st_size > 10_000
     counts = {p.stem.removeprefix("findings-"): len(read_register(p)) for p in result.findings}
     assert counts == store_builder.EXPECTED_BY_AREA
+    restricted = folder.parent / "restricted" / "540102"  # full personal data: apart from the reports
+    assert result.findings == tuple(restricted / f"findings-{letter}.parquet" for letter in "CSF")
     for letter in "CSF":
-        assert (folder / f"findings-{letter}.csv").is_file() and (
+        assert (restricted / f"findings-{letter}.csv").is_file() and (
             folder / f"results-{letter}.parquet"
         ).is_file()
+        assert not (folder / f"findings-{letter}.csv").exists()
     assert not [p for p in folder.iterdir() if ".partial" in p.name or ".failed" in p.name]
 
 
@@ -129,5 +132,5 @@ def test_a_county_run_writes_notebooks_report_and_findings(tmp_path_factory):
 @pytest.mark.xdist_group("notebooks")
 def test_the_restricted_findings_register_keeps_full_values(tmp_path_factory):
     folder = store_builder.county_run(tmp_path_factory).folder
-    relief = read_register(folder / "findings-F.parquet")
+    relief = read_register(folder.parent / "restricted" / "540102" / "findings-F.parquet")
     assert store_builder.P3_ID in " ".join(relief["evidence"])  # F2: paid after death, full ID for inspectors

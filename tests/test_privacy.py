@@ -71,6 +71,22 @@ def test_evidence_is_masked_by_key_and_stays_sorted_json():
     assert privacy.mask_evidence(f"not json {ID}") == "not json 540102********1234"
 
 
+def test_evidence_keyed_by_id_numbers_has_its_keys_masked_and_kept_apart():
+    other = "540102199001019234"  # masks as ID does but for its last four: 540102********9234
+    twin = "540102199001021234"  # masks exactly as ID does
+    evidence = json.dumps(
+        {"person_ids": [ID, other], "persons": {ID: [{"name": "扎西次仁"}], other: [], twin: [{"x": 1}]}},
+        ensure_ascii=False,
+    )
+    masked = json.loads(privacy.mask_evidence(evidence))
+    assert masked["persons"] == {
+        "540102********1234": [{"name": "扎***"}],
+        "540102********9234": [],
+        "540102********1234'": [{"x": 1}],
+    }
+    assert ID not in privacy.mask_evidence(evidence) and twin not in privacy.mask_evidence(evidence)
+
+
 def _findings() -> pd.DataFrame:
     return pd.DataFrame(
         {

@@ -123,6 +123,20 @@ def test_html_escapes_what_the_data_says(tmp_path):
     assert "1,234.50" in page
 
 
+def test_the_html_page_masks_personal_data(tmp_path):
+    old = _run(tmp_path, "old", {"540102": ("ok", [])})
+    person = _finding("p1", "540102", rule="F4") | {
+        "entity_type": "person",
+        "entity_id": "540102199001011234",
+        "description_zh": "扎西次仁（540102199001011234）在两个县（区）领取救助金",
+        "evidence": '{"name": "扎西次仁", "person_id": "540102199001011234"}',
+    }
+    new = _run(tmp_path, "new", {"540102": ("ok", [person])})
+    page = rundiff.write_html(rundiff.compare(old, new), tmp_path / "diff.html").read_text(encoding="utf-8")
+    assert "540102199001011234" not in page and "扎西次仁" not in page
+    assert "person 540102********1234" in page and "扎***（540102********1234）" in page
+
+
 def test_identical_runs_have_only_persisting_findings(tmp_path):
     rows = [_finding("a1", "540102"), _finding("a2", "540102", amount=float("nan"))]
     old = _run(tmp_path, "old", {"540102": ("ok", rows)})

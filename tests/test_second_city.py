@@ -174,9 +174,9 @@ def test_ingest_then_batch_give_the_hand_worked_findings(tmp_path):
     args = ("--store", tmp_path / "store", "--params", params, "--out", tmp_path / "runs", "--run-id", "rkz")
     audit("batch", *args, "--jobs", 2, "--formats", "html")
     run = tmp_path / "runs" / "rkz"
-    findings = pd.read_parquet(run / "findings.parquet")
+    findings = pd.read_parquet(run / "restricted" / "findings.parquet")
     assert sorted(_found(findings), key=str) == sorted(EXPECTED, key=str)
-    book = CalamineWorkbook.from_path(str(run / "findings.xlsx"))
+    book = CalamineWorkbook.from_path(str(run / "restricted" / "findings.xlsx"))
     c = book.get_sheet_by_name("C 购买服务合同与资金").to_python()
     head = c[0]  # columns found by their headers: the list's column order is its own business
     rule, cited = head.index("规则"), head.index("依据")

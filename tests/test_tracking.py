@@ -349,7 +349,7 @@ def test_a_full_cycle_over_two_runs(tmp_path, capsys, monkeypatch):
         return runs / run_id
 
     first = batch(fx.build_store(tmp_path / "store1"), "first")
-    one = read_register(first / "findings.parquet")
+    one = read_register(first / "restricted" / "findings.parquet")
     fid = {(r, e): f for r, e, f in zip(one["rule_id"], one["entity_id"], one["finding_id"], strict=True)}
     s4, f3, f5 = fid["S4", "ST-2"], fid["F3", "R-05"], fid["F5", "H2/2020-02"]
     f2, f8, c8 = fid["F2", "R-11"], fid["F8", "R-03"], fid["C8", "CG-001"]
@@ -375,7 +375,7 @@ def test_a_full_cycle_over_two_runs(tmp_path, capsys, monkeypatch):
     assert "for 5 findings" in capsys.readouterr().out
 
     second = batch(fx.build_store(tmp_path / "store2", _second_submission), "second")
-    two = read_register(second / "findings.parquet")
+    two = read_register(second / "restricted" / "findings.parquet")
     new = set(two["finding_id"]) - set(one["finding_id"])
     assert new == {finding_id("F8", "payment", "R-07")}
     gone = set(one["finding_id"]) - set(two["finding_id"])
@@ -389,7 +389,7 @@ def test_a_full_cycle_over_two_runs(tmp_path, capsys, monkeypatch):
     index = (second / "index.html").read_text(encoding="utf-8")
     assert "整改跟踪 Follow-up" in index and "整改未到位 1" in index and "可销号 3" in index
     # the new list comes pre-filled with what the journal holds
-    rows = {r.finding_id: r for r in read_rectification_list(second / "findings.xlsx")}
+    rows = {r.finding_id: r for r in read_rectification_list(second / "restricted" / "findings.xlsx")}
     assert (rows[c8].status, rows[f8].status, rows[f2].status) == (CONFIRMED, EXCLUDED, RECTIFIED)
     assert rows[finding_id("F8", "payment", "R-07")].status == ""
 

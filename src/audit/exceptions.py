@@ -123,3 +123,8 @@ class FollowUpErrors(FollowUpError):
 
 class JournalError(AuditError):
     """Raised when a follow-up journal is damaged, held by another import too long, or unusable."""
+
+
+class PublishError(AuditError):
+    """Raised when a run cannot be published as a reviewer bundle: unfinished, changed since, showing
+    personal data in full, or its destination folder taken."""

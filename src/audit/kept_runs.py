@@ -4,9 +4,11 @@ A county's three area notebooks each show the whole county (summary, sample), an
 roll-up shows every county's findings: without a kept run the same rules would run four
 times per county. The batch runs them once per unit in its worker process and writes::
 
-    <run>/<unit>/rules/findings.parquet   the unit's findings register (every area)
-                       results.parquet    one row per rule: fired, clean or not run
-                       stamp.json         what the run was made from (written last)
+    <run>/restricted/<unit>/rules/findings.parquet   the unit's findings register (every area)
+                                  results.parquet    one row per rule: fired, clean or not run
+                                  stamp.json         what the run was made from (written last)
+
+(under ``restricted/``: the findings keep full personal data; see :mod:`audit.runfolder`).
 
 ``unit`` is a county code, or ``city`` for the roll-up's own run (the city-wide rules and
 the city bureau's rows). A notebook given ``rules_from=<run>`` reads its unit's run from
@@ -33,10 +35,11 @@ from audit.findings import combine_registers, read_register, write_register
 from audit.params import Params, load_params, params_digest
 from audit.rules import RuleRun, run_rules
 from audit.rules.tables import JOINS, joined_rows
+from audit.runfolder import KEPT_RUNS, kept_run_folder
 from audit.store import MANIFEST, Store
 
-FOLDER = "rules"
-"""The kept run's folder inside its unit's folder."""
+FOLDER = KEPT_RUNS
+"""The kept run's folder inside its unit's working folder."""
 CITY = "city"
 """The roll-up's unit: its folder in a run is named after its notebook."""
 _FINDINGS, _RESULTS, _STAMP = "findings", "results.parquet", "stamp.json"
@@ -154,8 +157,8 @@ def stamp(store: Store, params_path: str | Path, unit: str, excluded: Collection
 
 
 def folder(run_dir: str | Path, unit: str) -> Path:
-    """Where a run folder keeps ``unit``'s rule run."""
-    return Path(run_dir) / unit / FOLDER
+    """Where a run folder keeps ``unit``'s rule run (``restricted/<unit>/rules``)."""
+    return kept_run_folder(run_dir, unit)
 
 
 def save(run: RuleRun, where: Path, made_from: Mapping[str, str]) -> list[Path]:

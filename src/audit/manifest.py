@@ -32,6 +32,8 @@ from audit.exceptions import BatchError, ManifestError, ParameterError
 from audit.vocabulary import SIGNOFF_LEVELS
 
 MANIFEST = "manifest.json"
+BUNDLE = "reviewer-bundle"
+"""The ``kind`` of a reviewer bundle's manifest (``audit publish``); a run's manifest has none."""
 SIGNOFFS = "signoffs.json"
 FORMAT = 1
 VERSIONED = (
@@ -181,6 +183,12 @@ def read_manifest(run_dir: Path) -> dict[str, Any]:
         raise ManifestError(f"{path}: unreadable manifest: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ManifestError(f"{path}: not an audit run manifest of format {FORMAT}")
+    if manifest.get("kind") == BUNDLE:  # its own manifest: audit verify reads it (audit.publishing)
+        source = manifest.get("source", {}).get("run_id", "?")
+        raise ManifestError(
+            f"{run_dir}: a reviewer bundle (audit publish), not a run folder; "
+            f"give the run folder of run {source} it was published from"
+        )
     return manifest
 
 
@@ -315,9 +323,9 @@ def sign(
 class Discrepancy:
     """One thing that no longer matches the manifest or a sign-off."""
 
-    subject: Literal["output", "input", "sign-off"]
+    subject: Literal["output", "input", "sign-off", "file"]
     path: str
-    problem: Literal["changed", "missing", "broken"]
+    problem: Literal["changed", "missing", "broken", "unexpected"]
     detail: str = ""
 
     def __str__(self) -> str:
@@ -341,7 +349,10 @@ class Verification:
         return not self.problems
 
 
-def _check(record: FileRecord, root: Path, subject: Literal["output", "input"]) -> Discrepancy | None:
+def check_file(
+    record: FileRecord, root: Path, subject: Literal["output", "input", "file"]
+) -> Discrepancy | None:
+    """What no longer matches ``record`` under ``root`` (missing, or changed); None when it matches."""
     path = root / record.path
     if not path.is_file():
         return Discrepancy(subject, record.path, "missing")
@@ -361,7 +372,7 @@ def verify(run_dir: Path) -> Verification:
     manifest = read_manifest(run_dir)
     problems: list[Discrepancy] = []
     for raw in manifest["outputs"]:
-        found = _check(FileRecord.from_json(raw), run_dir, "output")
+        found = check_file(FileRecord.from_json(raw), run_dir, "output")
         if found:
             problems.append(found)
     unavailable: list[str] = []
@@ -372,7 +383,7 @@ def verify(run_dir: Path) -> Verification:
         if not root.is_dir():
             unavailable.append(f"{raw['root']}:{record.path}")
             continue
-        found = _check(record, root, "input")
+        found = check_file(record, root, "input")
         if found:
             problems.append(Discrepancy("input", f"{root / record.path}", found.problem, found.detail))
     signoffs = read_signoffs(run_dir)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.exceptions import ExecutionError, ParameterError
+from audit.runfolder import RESTRICTED
 from audit.runspec import ALLOWED_ROOTS_ENV, CITY_NOTEBOOK, RunSpec, project_root
 from audit.vocabulary import AREA_NOTEBOOKS
 
@@ -162,7 +163,9 @@ def run_county(
 ) -> CountyResult:
     """Run a county's area notebooks into ``spec.out`` and render its report there.
 
-    ``formats`` are report formats (:mod:`audit.renderers`); default: every one this machine can render.
+    Its findings registers (full personal data) go to ``restricted/<county>/`` beside
+    ``spec.out``, as in a batch's run folder (:mod:`audit.runfolder`). ``formats`` are report
+    formats (:mod:`audit.renderers`); default: every one this machine can render.
     """
     unknown = [a for a in areas if a not in AREA_NOTEBOOKS]
     if unknown or not areas:
@@ -212,7 +215,13 @@ def _run(
         if name not in written:  # an old report in another format would not match this run's
             (folder / file_name).unlink(missing_ok=True)
     stems = [f"findings-{AREA_NOTEBOOKS[n]}" if n in AREA_NOTEBOOKS else f"findings-{n}" for n in names]
-    findings = tuple(p for p in (folder / f"{s}.parquet" for s in stems) if p.is_file())
+    # the registers keep full personal data: under restricted/ beside the reports, as in a batch
+    restricted = folder.parent / RESTRICTED / folder.name
+    for stem in stems:
+        for path in sorted(folder.glob(f"{stem}.*")):
+            restricted.mkdir(parents=True, exist_ok=True)
+            os.replace(path, restricted / path.name)
+    findings = tuple(p for p in (restricted / f"{s}.parquet" for s in stems) if p.is_file())
     return CountyResult(
         spec.county, folder, tuple(executed), written, findings, time.perf_counter() - started
     )

@@ -151,7 +151,14 @@ def mask_text(text: str, known: Mapping[str, str] | None = None) -> str:
 
 def _mask_json(value: Any, kind: str | None, known: _Known) -> Any:
     if isinstance(value, dict):
-        return {k: _mask_json(v, _kind_of_key(str(k)), known) for k, v in value.items()}
+        masked: dict[Any, Any] = {}
+        for k, v in value.items():
+            # a key may be a personal value itself (F18's persons by ID number): masked as text
+            key = known.text(k) if isinstance(k, str) else k
+            while key in masked and key != k:  # two IDs masked alike: both kept, told apart
+                key = f"{key}'"
+            masked[key] = _mask_json(v, _kind_of_key(str(k)), known)
+        return masked
     if isinstance(value, list):
         return [_mask_json(v, kind, known) for v in value]
     if value is None or isinstance(value, bool | float):

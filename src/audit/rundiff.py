@@ -14,6 +14,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from audit.manifest import read_manifest, write_atomically
+from audit.privacy import mask_findings
 from audit.vocabulary import SEVERITY_RANK
 
 CHANGES = ("new", "resolved", "persisting")
@@ -119,9 +120,12 @@ def _amount(value: float) -> str:
 
 
 def write_html(followup: FollowUp, path: Path) -> Path:
-    """Write the follow-up as an HTML page (every value escaped) and return its path."""
+    """Write the follow-up as an HTML page (every value escaped, personal data masked); its path.
+
+    The page is for reviewers as a report is: the registers it reads keep full values (restricted).
+    """
     env = Environment(loader=PackageLoader("audit", "templates"), autoescape=select_autoescape(default=True))
-    findings = followup.findings
+    findings = mask_findings(followup.findings)
     if not findings.empty:
         amounts = pd.to_numeric(findings["amount_yuan"], errors="coerce")
         findings = findings.assign(amount_text=[_amount(a) for a in amounts])

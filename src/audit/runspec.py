@@ -51,7 +51,7 @@ DEFAULTS: dict[str, Any] = {
 }
 """The notebooks' parameter cell, as literals (a test keeps the notebooks equal to it).
 
-``rules_from`` names a batch run folder whose rule runs (``<run>/<unit>/rules/``) the
+``rules_from`` names a batch run folder whose rule runs (``<run>/restricted/<unit>/rules/``) the
 notebook reads instead of running the rules itself (None: run them); ``counties`` limits the
 city roll-up to those counties (None: every county of the store; area notebooks ignore it);
 ``excluded`` are counties the roll-up leaves out and marks, their store files being damaged

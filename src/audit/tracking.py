@@ -30,6 +30,7 @@ from audit.findings import read_register
 from audit.i18n import FOLLOW_UP_LABELS
 from audit.manifest import read_manifest, sha256_file
 from audit.rectification import FilledRow, Prefill, read_rectification_list
+from audit.runfolder import combined_register
 from audit.vocabulary import (
     CLOSABLE,
     CLOSED,
@@ -155,7 +156,7 @@ def record_run(folder: Path, run_dir: Path, who: str, when: str) -> bool:
 
     manifest = read_manifest(run_dir)
     run_id = str(manifest["run_id"])
-    register = read_register(run_dir / "findings.parquet")
+    register = read_register(combined_register(run_dir))
     findings = {
         f: [r, c]
         for f, r, c in zip(register["finding_id"], register["rule_id"], register["county_code"], strict=True)

@@ -13,17 +13,22 @@ parameters, input hashes, code) and whose outputs are all still there.
 Run folder::
 
     <run-id>/
-      index.html            every county: status, findings by severity, reports, sign-offs
+      index.html            every county: status, findings by severity, reports, sign-offs; links
+                            only what a reviewer may read (never restricted/)
       manifest.json         provenance (written last: no manifest, no finished run)
       signoffs.json         after ``audit sign``
-      findings.parquet|csv|xlsx   the combined register (xlsx: the rectification list)
-      <county>/             rules/ (the county's rule run, read by its notebooks and the roll-up),
-                            contracts.ipynb staffing.ipynb relief.ipynb, findings-C|S|F.parquet|csv,
-                            results-*.parquet, report.<format> (html, pdf, ...); when a notebook failed,
+      findings-masked.csv|xlsx   every finding, personal data masked: the reviewers' list
+      <county>/             contracts.ipynb staffing.ipynb relief.ipynb, results-*.parquet,
+                            report.<format> (html, pdf, docx); when a notebook failed,
                             <area>.failed.ipynb and <area>.failed.html (with its code) instead
-      city/                 the roll-up: rules/, city.ipynb, findings-city.*, report.html, report.pdf
+      city/                 the roll-up: city.ipynb, results-city.parquet, report.<format>
+      restricted/           full personal data, for inspectors (never linked, never published):
+        findings.parquet|csv|xlsx   the combined register (xlsx: the rectification list)
+        <unit>/findings-*.parquet|csv, <unit>/rules/   the unit's register and kept rule run
       .batch/jobs/          one record per job (fingerprint, outputs, timing)
       .batch/logs/          each job's stderr and its kernel's, for diagnosis
+
+``audit publish`` copies what a reviewer may read into a bundle of its own (:mod:`audit.publishing`).
 
 With a Dask scheduler on other machines, the run folder, store, notebooks and parameters
 file must be on a file system every worker sees under the same paths.

@@ -10,53 +10,62 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from audit import tracking
 from audit.batch.inputs import Inputs, input_records, store_sources
 from audit.batch.jobs import FINDINGS, ROLLUP, STATE, BatchOptions, Job, JobResult
 from audit.exceptions import AuditError
-from audit.findings import combine_registers, read_register, write_register
-from audit.i18n import label
+from audit.exports import write_csv, write_xlsx
+from audit.findings import REGISTER_COLUMNS, combine_registers, read_register, write_register
 from audit.manifest import (
-    SIGNOFF_LEVELS,
     FileRecord,
     code_revision,
-    held_levels,
     package_versions,
-    read_manifest,
-    read_signoffs,
     utc_now,
     utc_text,
     write_atomically,
     write_manifest,
 )
 from audit.params import Params
+from audit.privacy import mask_findings
+from audit.publishing import index_html
 from audit.rectification import write_rectification_list
+from audit.runfolder import COMBINED, MASKED_FINDINGS, RESTRICTED, is_restricted
 from audit.store import Store
 from audit.vocabulary import SEVERITIES
 
 
 def combine_findings(run_dir: Path, parts: list[Path], lang: str, params: Params) -> tuple[list[Path], int]:
-    """Write the combined register (every unit's findings) as parquet, csv and xlsx.
+    """Write the combined register (every unit's findings) and the reviewers' masked findings list.
 
-    The xlsx (the rectification list) cites the documents and figures of ``params``.
+    The register (parquet, csv and the xlsx rectification list, which cites the documents and
+    figures of ``params``) keeps full personal data: it goes to ``restricted/``. The masked list
+    (``findings-masked.csv`` and ``.xlsx``, the register's columns with ID numbers, names and
+    accounts masked and text neutralised) goes to the run folder's top, for reviewers.
 
-    Returns the files written and the number of findings.
+    Returns the files written (restricted first) and the number of findings.
     """
     combined = combine_registers(read_register(p) for p in parts)
     staging = run_dir / STATE / "work" / FINDINGS  # written whole here, then renamed into place
     shutil.rmtree(staging, ignore_errors=True)
-    written = write_register(combined, staging, FINDINGS)
+    written = write_register(combined, staging / RESTRICTED, COMBINED)
     files = [written["parquet"], written["csv"]]
     prefill = tracking.prefills(run_dir)  # what the follow-up journal holds, when the run is tracked
     files.append(
-        write_rectification_list(combined, staging / f"{FINDINGS}.xlsx", params, lang=lang, prefill=prefill)
+        write_rectification_list(
+            combined, staging / RESTRICTED / f"{COMBINED}.xlsx", params, lang=lang, prefill=prefill
+        )
     )
+    masked = mask_findings(combined)[list(REGISTER_COLUMNS)]
+    files.append(write_csv(masked, staging / f"{MASKED_FINDINGS}.csv"))
+    files.append(write_xlsx({MASKED_FINDINGS: masked}, staging / f"{MASKED_FINDINGS}.xlsx"))
+    for suffix in (".parquet", ".csv", ".xlsx"):  # where a run resumed from before restricted/ kept it
+        (run_dir / f"{COMBINED}{suffix}").unlink(missing_ok=True)
     final = []
     for path in files:
-        os.replace(path, run_dir / path.name)
-        final.append(run_dir / path.name)
+        dest = run_dir / path.relative_to(staging)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(path, dest)
+        final.append(dest)
     shutil.rmtree(staging, ignore_errors=True)
     return final, len(combined)
 
@@ -86,7 +95,8 @@ def _units(
         paths = [o.path for r in mine for o in r.outputs]
         # every file the report job rendered, whatever its format: the sign-off covers them all
         rendered = [o.path for j in by_unit[unit] if j.kind == "report" for o in results[j.key].outputs]
-        registers = [p for p in paths if p.startswith(f"{unit}/findings-") and p.endswith(".parquet")]
+        prefix = f"{RESTRICTED}/{unit}/findings-"  # the unit's registers: full values, restricted
+        registers = [p for p in paths if p.startswith(prefix) and p.endswith(".parquet")]
         units.append(
             {
                 "code": unit,
@@ -108,33 +118,8 @@ def _units(
 
 def write_index(run_dir: Path) -> Path:
     """Write ``index.html`` from the manifest and the sign-offs (again after every sign-off)."""
-    manifest = read_manifest(run_dir)
-    signoffs: dict[str, list[dict[str, Any]]] = {}
-    every = read_signoffs(run_dir)
-    for signoff in every:
-        broken = signoff.changed_reports(run_dir)
-        signoffs.setdefault(signoff.county, []).append(
-            {
-                "reviewer": signoff.reviewer,
-                "when": signoff.signed_utc,
-                "note": signoff.note,
-                "level": signoff.level,
-                "broken": broken,
-            }
-        )
-    env = Environment(loader=PackageLoader("audit", "templates"), autoescape=select_autoescape(default=True))
-    html = env.get_template("index.html").render(
-        manifest=manifest,
-        signoffs=signoffs,
-        levels=held_levels(run_dir, every),
-        signoff_levels=SIGNOFF_LEVELS,
-        followup=tracking.index_counts(run_dir, manifest),
-        followup_words=[*tracking.STATUSES, tracking.REOPENED, tracking.CLOSABLE],
-        severities=SEVERITIES,
-        severity_zh={s: label(f"severity.{s}", "zh") for s in SEVERITIES},
-    )
     path = run_dir / "index.html"
-    write_atomically(path, html)
+    write_atomically(path, index_html(run_dir))
     return path
 
 
@@ -156,6 +141,11 @@ class BatchSummary:
     def ok(self) -> bool:
         """Every unit finished and the combined register was written."""
         return not self.failed and not self.findings_error
+
+
+def _restricted(path: Path, run_dir: Path) -> bool:
+    """Whether ``path``, a file of the run folder ``run_dir``, is a restricted export."""
+    return is_restricted(path.relative_to(run_dir).as_posix())
 
 
 def _unaudited(store: Path) -> list[dict[str, Any]]:
@@ -243,7 +233,10 @@ def finish_run(
             "inputs": input_records(inputs),
             "store_sources": store_sources(inputs.store),
             "outputs": [o.to_json() for o in outputs],
-            "findings": [p.name for p in register],
+            "findings": [p.relative_to(run_dir).as_posix() for p in register if _restricted(p, run_dir)],
+            "findings_masked": [
+                p.relative_to(run_dir).as_posix() for p in register if not _restricted(p, run_dir)
+            ],
             "findings_error": combine_error,
             "jobs": [
                 {

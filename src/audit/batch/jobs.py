@@ -15,7 +15,7 @@ ROLLUP = "city"  # folder and unit name of the city roll-up (kept_runs.CITY: the
 REPORT = "report"  # the job that renders a unit's report
 RULES = "rules"  # the job that runs a unit's rules once for all its notebooks
 STATE = ".batch"  # job records and working folders, inside the run folder
-FINDINGS = "findings"  # the combined register: findings.parquet, .csv, .xlsx
+FINDINGS = "findings"  # the combined register: restricted/findings.parquet, .csv, .xlsx (audit.runfolder)
 
 JobStatus = Literal["ok", "failed", "blocked"]
 

@@ -24,6 +24,7 @@ from audit.batch.jobs import ROLLUP, STATE, Job, JobResult, JobStatus, failure_r
 from audit.manifest import FileRecord, utc_now, utc_text, write_json
 from audit.notebook_runs import execute_notebook
 from audit.privacy import PEOPLE_TABLES, Names, mask_diagnostic
+from audit.runfolder import unit_path
 from audit.store import Store
 
 
@@ -121,18 +122,22 @@ RUNNERS: dict[str, Callable[[Job, Path, Path], None]] = {
 
 
 def _commit(job: Job, out: Path) -> tuple[FileRecord, ...]:
-    """Move every file the job wrote into the unit's folder; each appears whole or not at all."""
+    """Move every file the job wrote into the run folder; each appears whole or not at all.
+
+    Reports and notebooks go to the unit's folder; its findings registers and kept rule run
+    (full personal data) to ``restricted/<unit>/`` (:func:`audit.runfolder.unit_path`).
+    """
     if executors.orphaned():
         os._exit(1)  # the batch that asked for this job is gone: write nothing
-    target = job.run_dir / job.unit
     records = []
     # dot-files are partial writes of a notebook or PDF that did not finish: never commit them
     for path in sorted(p for p in out.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        dest = target / path.relative_to(out)
-        dest.parent.mkdir(parents=True, exist_ok=True)
         record = FileRecord.of(path, out)
+        rel = unit_path(job.unit, record.path)
+        dest = job.run_dir / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
         os.replace(path, dest)
-        records.append(FileRecord(f"{job.unit}/{record.path}", record.sha256, record.size))
+        records.append(FileRecord(rel, record.sha256, record.size))
     return tuple(records)
 
 

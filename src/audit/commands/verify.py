@@ -1,4 +1,4 @@
-"""``audit verify``: recompute every hash of a run folder, or of a follow-up journal, and say what changed."""
+"""``audit verify``: recompute every hash of a run folder, reviewer bundle or follow-up journal."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from pathlib import Path
 from audit import journal
 from audit.exceptions import EXIT_FINDINGS, EXIT_OK
 from audit.manifest import MANIFEST, read_manifest, verify
+from audit.publishing import is_bundle, read_bundle_manifest, verify_bundle
 
 NAME = "verify"
 HELP = (
-    "Check a run folder against its manifest and sign-offs, or a follow-up journal's chain of records; "
+    "Check a run folder or a reviewer bundle against its manifest and sign-offs, "
+    "or a follow-up journal's chain of records; "
     "exit 1 if anything changed."
 )
 
@@ -31,7 +33,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "run_dir",
         type=Path,
         metavar="RUN_DIR",
-        help="a run folder written by audit batch, or a follow-up journal's folder (audit track)",
+        help="a run folder written by audit batch, a reviewer bundle (audit publish), "
+        "or a follow-up journal's folder (audit track)",
     )
     parser.add_argument("--track", type=Path, metavar="DIR", help="also check this follow-up journal")
 
@@ -52,11 +55,27 @@ def _journal(folder: Path) -> int:
     return len(problems)
 
 
+def _bundle(folder: Path) -> int:
+    """Check a reviewer bundle (audit publish): print each problem, or ``verified``."""
+    found = verify_bundle(folder)
+    for problem in found.problems:
+        print(problem)
+    run_id = read_bundle_manifest(folder)["source"]["run_id"]
+    counts = f"reviewer bundle of run {run_id}, {found.outputs} files, {found.signoffs} sign-offs"
+    if found.ok:
+        print(f"verified: {counts}")
+        return EXIT_OK
+    print(f"{len(found.problems)} problems in {counts}")
+    return EXIT_FINDINGS
+
+
 def run(opts: Options) -> int:
     """Print each changed output, input, broken sign-off or journal record, or ``verified``."""
     tracks = [opts.track] if opts.track is not None else []
     if not (opts.run_dir / MANIFEST).exists() and (opts.run_dir / journal.JOURNAL).exists():
         return EXIT_FINDINGS if _journal(opts.run_dir) else EXIT_OK
+    if is_bundle(opts.run_dir):
+        return _bundle(opts.run_dir)
     found = verify(opts.run_dir)
     head = read_manifest(opts.run_dir).get("tracking") or {}
     if head.get("journal") and opts.track is None and Path(head["journal"]).is_dir():
