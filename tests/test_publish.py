@@ -378,3 +378,6 @@ def test_a_published_bundle_of_the_demo_holds_no_full_personal_data_and_verifies
     assert links and all((bundle / link).is_file() for link in links)
     links = re.findall(r'href="([^"]+)"', (run_dir / "index.html").read_text(encoding="utf-8"))
     assert not [link for link in links if link.startswith("restricted") or link.startswith("findings.")]
+    for link in links:  # the run's index links the executed notebooks too: masked as the reports
+        text = (run_dir / link).read_bytes().decode("utf-8", "replace")
+        assert not GB11643.findall(text) and not _names_in(text, names, widths), link
