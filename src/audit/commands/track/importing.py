@@ -29,7 +29,9 @@ class Options:
 
 def configure(parser: argparse.ArgumentParser) -> None:
     """Declare the arguments of ``audit track import``."""
-    parser.add_argument("file", type=Path, metavar="FILE.xlsx", help="a filled restricted/findings.xlsx of a run")
+    parser.add_argument(
+        "file", type=Path, metavar="FILE.xlsx", help="a filled restricted/findings.xlsx of a run"
+    )
     add_folder_argument(parser)
     parser.add_argument("--by", default="", metavar="NAME", help="who records it (for rows without 经办人)")
     parser.add_argument(
@@ -44,7 +46,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def options(ns: argparse.Namespace) -> Options:
     """The list, the journal's folder, who records it and the optional run."""
     if not ns.file.is_file():
-        raise ParameterError(f"{ns.file}: no such file; give the filled 整改清单 (restricted/findings.xlsx of a run)")
+        raise ParameterError(
+            f"{ns.file}: no such file; give the filled 整改清单 (restricted/findings.xlsx of a run)"
+        )
     return Options(file=ns.file, track=ns.track, by=ns.by.strip(), run_dir=ns.run_dir)
 
 
