@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 from audit.document import Document, Facts, Figure, Paragraph, Part, Section, Table
 from audit.renderers.html import document_html, part_html
@@ -78,3 +80,17 @@ def test_a_part_alone_is_a_fragment_for_jupyterlab():
     assert (
         html.startswith('<div class="audit-part"><h1 class="doc-title">检查报告</h1>') and "<html" not in html
     )
+
+
+def test_a_kernel_shows_a_part_without_loading_nbformat():
+    # nbformat brings jsonschema, whose format checkers took 5 s to import in every notebook's
+    # first displayed cell: showing a part needs neither
+    code = (
+        "import sys\n"
+        "from audit.document import Paragraph, Part\n"
+        "data, meta = Part('title', (Paragraph('<b>x</b>'),), None, '')._repr_mimebundle_()\n"
+        "assert '&lt;b&gt;x&lt;/b&gt;' in data['text/html'], data\n"
+        "print(sorted(m for m in ('nbformat', 'jsonschema') if m in sys.modules))\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "[]"

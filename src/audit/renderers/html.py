@@ -16,13 +16,14 @@ import html
 import os
 from collections.abc import Sequence
 from pathlib import Path
-
-from nbformat import NotebookNode
+from typing import TYPE_CHECKING
 
 from audit.document import Block, Document, Facts, Figure, Paragraph, Part, Section, Table, heading_number
 from audit.exceptions import RenderError
 from audit.renderers.registry import Request, register
-from audit.reports import document
+
+if TYPE_CHECKING:
+    from nbformat import NotebookNode
 
 LANGUAGES = ("zh", "en")
 
@@ -195,6 +196,10 @@ def to_html(doc: Document, lang: str | None = None) -> str:
 
 def render_html(notebooks: Sequence[str | Path | NotebookNode], html_path: str | Path, *, lang: str) -> Path:
     """Assemble executed notebooks into one report document and write its page to ``html_path``."""
+    # start-up time: nbformat pulls in jsonschema, whose format checkers take seconds to import;
+    # a kernel showing a part must not pay that, only a process that reads notebooks
+    from audit.reports import document
+
     return write_whole(Path(html_path), to_html(document(notebooks), lang).encode("utf-8"))
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from audit.exceptions import ParameterError, RenderError
-from audit.reports import assemble, read_notebook
 
 if TYPE_CHECKING:
     from nbformat import NotebookNode
@@ -52,11 +51,19 @@ class Request:
     @functools.cached_property
     def executed(self) -> tuple[NotebookNode, ...]:
         """The executed notebooks, read once per request."""
+        # start-up time: nbformat pulls in jsonschema, whose format checkers take seconds to import;
+        # a kernel showing a part must not pay that, only a process that reads notebooks
+        from audit.reports import read_notebook
+
         return tuple(read_notebook(p) for p in self.notebooks)
 
     @functools.cached_property
     def assembled(self) -> Document:
         """The report document assembled from the notebooks' parts (see :mod:`audit.reports`)."""
+        # start-up time: nbformat pulls in jsonschema, whose format checkers take seconds to import;
+        # a kernel showing a part must not pay that, only a process that reads notebooks
+        from audit.reports import assemble
+
         return assemble(self.executed)
 
 
