@@ -20,7 +20,6 @@ a county of a hundred thousand people gives a few thousand pairs.
 from __future__ import annotations
 
 import pandas as pd
-from pypinyin import lazy_pinyin
 from rapidfuzz.distance import Levenshtein
 
 from audit.params import Params
@@ -39,6 +38,10 @@ def birth_dates(person_ids: pd.Series) -> pd.Series:
 
 def pinyin(name: str) -> str:
     """A name's pinyin without tones, syllables separated by spaces (扎西 and 扎喜: ``zha xi``)."""
+    # start-up time: pypinyin's dictionaries take 0.3 s to import, in every notebook that
+    # imports the catalogue; only F18's name comparison needs them
+    from pypinyin import lazy_pinyin
+
     return " ".join(lazy_pinyin(name))
 
 
