@@ -367,6 +367,24 @@ def check_file(
     )
 
 
+def broken_signoffs(signoffs: list[Signoff], folder: Path) -> list[Discrepancy]:
+    """A discrepancy for each sign-off whose reports changed since it was given."""
+    problems = []
+    for signoff in signoffs:
+        changed = signoff.changed_reports(folder)
+        if changed:
+            problems.append(
+                Discrepancy(
+                    "sign-off",
+                    signoff.county,
+                    "broken",
+                    f"signed by {signoff.reviewer} at {signoff.signed_utc} as {signoff.level}; "
+                    f"changed since: {', '.join(changed)}",
+                )
+            )
+    return problems
+
+
 def verify(run_dir: Path) -> Verification:
     """Recompute every hash the manifest and the sign-offs recorded; list what changed."""
     manifest = read_manifest(run_dir)
@@ -387,18 +405,7 @@ def verify(run_dir: Path) -> Verification:
         if found:
             problems.append(Discrepancy("input", f"{root / record.path}", found.problem, found.detail))
     signoffs = read_signoffs(run_dir)
-    for signoff in signoffs:
-        changed = signoff.changed_reports(run_dir)
-        if changed:
-            problems.append(
-                Discrepancy(
-                    "sign-off",
-                    signoff.county,
-                    "broken",
-                    f"signed by {signoff.reviewer} at {signoff.signed_utc} as {signoff.level}; "
-                    f"changed since: {', '.join(changed)}",
-                )
-            )
+    problems += broken_signoffs(signoffs, run_dir)
     return Verification(
         outputs=len(manifest["outputs"]),
         inputs=len(manifest["inputs"]),

@@ -277,12 +277,12 @@ class Params(_Frozen):
 
 
 def _plain(value: Decimal) -> str:
-    """A decimal without trailing zeros or exponent: 628.0816, 4, 5.5."""
+    """A decimal without trailing zeros or exponent: 12.3456, 4, 5.5."""
     return format(value.normalize(), "f")
 
 
 def _yuan(value: Decimal) -> str:
-    """An amount with thousands separators, fen only when there are some: 79,504 or 1,234.50."""
+    """An amount with thousands separators, fen only when there are some: 12,345 or 1,234.50."""
     return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
 
 

@@ -42,6 +42,7 @@ from audit.manifest import (
     Discrepancy,
     FileRecord,
     Verification,
+    broken_signoffs,
     check_file,
     held_levels,
     read_manifest,
@@ -305,18 +306,7 @@ def verify_bundle(folder: Path) -> Verification:
                 )
             )
     signoffs = read_signoffs(folder)
-    for signoff in signoffs:
-        changed = signoff.changed_reports(folder)
-        if changed:
-            problems.append(
-                Discrepancy(
-                    "sign-off",
-                    signoff.county,
-                    "broken",
-                    f"signed by {signoff.reviewer} at {signoff.signed_utc} as {signoff.level}; "
-                    f"changed since: {', '.join(changed)}",
-                )
-            )
+    problems += broken_signoffs(signoffs, folder)
     return Verification(
         outputs=len(records), inputs=0, signoffs=len(signoffs), problems=tuple(problems), unavailable=()
     )
