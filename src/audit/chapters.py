@@ -834,7 +834,6 @@ def city_overview(insp: CityInspection) -> list[Block]:
     """The bureau head's summary: totals, counties by money and by high findings, city-wide problems."""
     w = insp.wording
     frame = insp._by_county()
-    findings = insp.county_findings
     own = insp.register
     total_n = int(frame["total"].sum()) + len(own)
     high = (
@@ -857,7 +856,6 @@ def city_overview(insp: CityInspection) -> list[Block]:
     if insp.spec.excluded:  # counties whose store files are damaged: named, not silently missing
         places = w.comma.join(insp._place(c) for c in sorted(insp.spec.excluded))
         blocks.append(Paragraph(w.t("city.excluded", counties=places), "banner"))
-    ranked = frame.sort_values(["amount_yuan", "high", "county_code"], ascending=[False, False, True])
     columns = (
         w.t("col.rank"),
         w.t("col.county"),
@@ -865,48 +863,24 @@ def city_overview(insp: CityInspection) -> list[Block]:
         w.t("col.high"),
         w.t("col.amount_yuan"),
     )
-    blocks.append(
-        Section(
-            w.t("overview.by_amount"),
-            (
-                Table(
-                    columns,
-                    tuple(
-                        (str(i), r.county, count(r.total), count(r.high), yuan(r.amount_yuan))
-                        for i, r in enumerate(ranked.itertuples(), 1)
-                    ),
-                    (True, False, True, True, True),
-                    (0.6, 2.6, 1.0, 1.2, 1.6),
-                ),
-            ),
-            level=2,
+    # the same counties ranked twice: by money at stake, then by high-severity findings
+    for title, order in (
+        ("overview.by_amount", ["amount_yuan", "high", "county_code"]),
+        ("overview.by_high", ["high", "amount_yuan", "county_code"]),
+    ):
+        ranked = frame.sort_values(order, ascending=[False, False, True])
+        rows = tuple(
+            (str(i), r.county, count(r.total), count(r.high), yuan(r.amount_yuan))
+            for i, r in enumerate(ranked.itertuples(), 1)
         )
-    )
-    by_high = frame.sort_values(["high", "amount_yuan", "county_code"], ascending=[False, False, True])
-    blocks.append(
-        Section(
-            w.t("overview.by_high"),
-            (
-                Table(
-                    columns,
-                    tuple(
-                        (str(i), r.county, count(r.total), count(r.high), yuan(r.amount_yuan))
-                        for i, r in enumerate(by_high.itertuples(), 1)
-                    ),
-                    (True, False, True, True, True),
-                    (0.6, 2.6, 1.0, 1.2, 1.6),
-                ),
-            ),
-            level=2,
-        )
-    )
+        table = Table(columns, rows, (True, False, True, True, True), (0.6, 2.6, 1.0, 1.2, 1.6))
+        blocks.append(Section(w.t(title), (table,), level=2))
     city_wide: list[Block] = []
     for section in problem_subsections(own, w, insp.spec.pii, by_county=True, max_rows=5):
         city_wide.append(Section(section.title, section.blocks, level=3))
     if not city_wide:
         city_wide.append(Paragraph(w.t("doc.no_problems")))
     blocks.append(Section(w.t("overview.city_wide"), tuple(city_wide), level=2))
-    del findings
     return blocks
 
 
